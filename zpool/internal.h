@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * internal.h - what the zpool layer shares with its backends
+ *
+ * A backend is a struct zpool_driver: the vtable behind the public
+ * functions of zpool.h. The zpool layer checks arguments that every backend
+ * would check alike (sizes, NULL handles), keeps the counters that do not
+ * depend on the backend, and routes evictions through zpool_evict() so that
+ * they are counted the same way everywhere.
+ */
+#ifndef ZPOOL_INTERNAL_H
+#define ZPOOL_INTERNAL_H
+
+#include <zpool/zpool.h>
+
+#include <stdatomic.h>
+
+/* Debug checks (poisoning, live-handle checks) are on unless NDEBUG. */
+#if !defined(NDEBUG) && !defined(ZPOOL_DEBUG)
+#define ZPOOL_DEBUG 1
+#endif
+
+/**
+ * struct zpool_driver - a backend
+ * @type: the name users pass to zpool_create_pool()
+ * @create: set *@pool to a new backend pool for @zp; 0 or -ENOMEM
+ * @destroy: free the backend pool; -EBUSY (pool untouched) if it holds objects
+ * @malloc: @size is already checked to be 1..ZPOOL_PAGE_SIZE
+ * @free: free a live handle
+ * @shrink: reclaim @pages pages, evicting through zpool_evict()
+ * @map: return the object's bytes
+ * @unmap: end a map
+ * @total_size: bytes held, lock-free
+ * @check: 0, or -EUCLEAN with the first broken invariant written to @why
+ * @stats: fill the page counters of @st (pages, peak_pages, max_pages,
+ *	page_allocs, page_alloc_failures, injected_failures)
+ */
+struct zpool_driver {
+	const char *type;
+	int (*create)(struct zpool *zp, const struct zpool_config *cfg, void **pool);
+	int (*destroy)(void *pool);
+	int (*malloc)(void *pool, size_t size, unsigned long *handle);
+	void (*free)(void *pool, unsigned long handle);
+	int (*shrink)(void *pool, unsigned int pages, unsigned int *reclaimed);
+	void *(*map)(void *pool, unsigned long handle, enum zpool_mapmode mm);
+	void (*unmap)(void *pool, unsigned long handle);
+	uint64_t (*total_size)(const void *pool);
+	int (*check)(void *pool, char *why, size_t len);
+	void (*stats)(const void *pool, struct zpool_stats *st);
+};
+
+/* The handle of a zpool: the driver, its pool, and the common counters. */
+struct zpool {
+	const struct zpool_driver *driver;
+	void *pool;
+	const struct zpool_ops *ops;
+	void *priv;
+	atomic_uint_least64_t objects;
+	atomic_uint_least64_t allocs;
+	atomic_uint_least64_t alloc_enomem;
+	atomic_uint_least64_t evictions;
+	atomic_uint_least64_t evict_failures;
+	atomic_uint_least64_t shrink_calls;
+	atomic_uint_least64_t shrink_eagain;
+	atomic_uint_least64_t pages_reclaimed;
+};
+
+/* zpool_can_evict() - true if the pool was created with an evict callback. */
+static inline bool zpool_can_evict(const struct zpool *zp)
+{
+	return zp->ops && zp->ops->evict;
+}
+
+/**
+ * zpool_evict() - call the user's evict callback for @handle
+ * @zp: the pool
+ * @handle: a handle the backend has protected against reuse
+ *
+ * Must be called without backend locks held.
+ *
+ * Return: the callback's result; 0 means the callback freed @handle.
+ */
+int zpool_evict(struct zpool *zp, unsigned long handle);
+
+/**
+ * zpool_bug() - report a broken invariant or a misuse, and abort
+ *
+ * The userspace BUG(): used by debug checks, so that a fuzzer or a stress
+ * run stops at the first sign of trouble with a message saying what broke.
+ */
+_Noreturn void zpool_bug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* zpool_why() - write a broken invariant to @why (if any) and return -EUCLEAN. */
+int zpool_why(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif /* ZPOOL_INTERNAL_H */

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * zpool.c - the registry of backends and the common layer of the zpool API
+ *
+ * Each public function checks what is the same for every backend, keeps the
+ * backend-independent counters, and calls the backend through its driver.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZPOOL_BACKEND(name) extern const struct zpool_driver name##_zpool_driver;
+#include "backends.def"
+#undef ZPOOL_BACKEND
+
+static const struct zpool_driver *const zpool_drivers[] = {
+#define ZPOOL_BACKEND(name) &name##_zpool_driver,
+#include "backends.def"
+#undef ZPOOL_BACKEND
+};
+
+#define ZPOOL_NR_DRIVERS (sizeof(zpool_drivers) / sizeof(zpool_drivers[0]))
+
+static const struct zpool_driver *zpool_find_driver(const char *type)
+{
+	for (size_t i = 0; i < ZPOOL_NR_DRIVERS; i++)
+		if (strcmp(zpool_drivers[i]->type, type) == 0)
+			return zpool_drivers[i];
+	return NULL;
+}
+
+static inline void counter_inc(atomic_uint_least64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static inline uint64_t counter_read(const atomic_uint_least64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+bool zpool_has_pool(const char *type)
+{
+	return type && zpool_find_driver(type);
+}
+
+size_t zpool_types(const char **names, size_t max)
+{
+	for (size_t i = 0; i < ZPOOL_NR_DRIVERS && i < max; i++)
+		names[i] = zpool_drivers[i]->type;
+	return ZPOOL_NR_DRIVERS;
+}
+
+int zpool_create_pool(const char *type, const struct zpool_config *cfg, struct zpool **pool)
+{
+	static const struct zpool_config defaults;
+	const struct zpool_driver *driver;
+	struct zpool *zp;
+	int err;
+
+	if (!type || !pool)
+		return -EINVAL;
+	driver = zpool_find_driver(type);
+	if (!driver)
+		return -ENOENT;
+	if (!cfg)
+		cfg = &defaults;
+	zp = calloc(1, sizeof(*zp));
+	if (!zp)
+		return -ENOMEM;
+	zp->driver = driver;
+	zp->ops = cfg->ops;
+	zp->priv = cfg->priv;
+	err = driver->create(zp, cfg, &zp->pool);
+	if (err) {
+		free(zp);
+		return err;
+	}
+	*pool = zp;
+	return 0;
+}
+
+int zpool_destroy_pool(struct zpool *zp)
+{
+	int err;
+
+	if (!zp)
+		return 0;
+	err = zp->driver->destroy(zp->pool);
+	if (err)
+		return err;
+	free(zp);
+	return 0;
+}
+
+const char *zpool_get_type(const struct zpool *zp)
+{
+	return zp->driver->type;
+}
+
+int zpool_malloc(struct zpool *zp, size_t size, unsigned long *handle)
+{
+	int err;
+
+	if (size == 0 || size > ZPOOL_PAGE_SIZE || !handle)
+		return -EINVAL;
+	err = zp->driver->malloc(zp->pool, size, handle);
+	if (err == 0) {
+		counter_inc(&zp->allocs);
+		counter_inc(&zp->objects);
+	} else if (err == -ENOMEM) {
+		counter_inc(&zp->alloc_enomem);
+	}
+	return err;
+}
+
+void zpool_free(struct zpool *zp, unsigned long handle)
+{
+	if (!handle) {
+#ifdef ZPOOL_DEBUG
+		zpool_bug("zpool_free: NULL handle");
+#endif
+		return;
+	}
+	zp->driver->free(zp->pool, handle);
+	atomic_fetch_sub_explicit(&zp->objects, 1, memory_order_relaxed);
+}
+
+int zpool_shrink(struct zpool *zp, unsigned int pages, unsigned int *reclaimed)
+{
+	unsigned int done = 0;
+	int err;
+
+	counter_inc(&zp->shrink_calls);
+	if (pages == 0 || !zpool_can_evict(zp))
+		err = -EINVAL;
+	else
+		err = zp->driver->shrink(zp->pool, pages, &done);
+	if (err == -EAGAIN)
+		counter_inc(&zp->shrink_eagain);
+	atomic_fetch_add_explicit(&zp->pages_reclaimed, done, memory_order_relaxed);
+	if (reclaimed)
+		*reclaimed = done;
+	return err;
+}
+
+int zpool_evict(struct zpool *zp, unsigned long handle)
+{
+	int ret = zp->ops->evict(zp, handle, zp->priv);
+
+	counter_inc(ret == 0 ? &zp->evictions : &zp->evict_failures);
+	return ret;
+}
+
+void *zpool_map_handle(struct zpool *zp, unsigned long handle, enum zpool_mapmode mm)
+{
+	return zp->driver->map(zp->pool, handle, mm);
+}
+
+void zpool_unmap_handle(struct zpool *zp, unsigned long handle)
+{
+	zp->driver->unmap(zp->pool, handle);
+}
+
+uint64_t zpool_get_total_size(const struct zpool *zp)
+{
+	return zp->driver->total_size(zp->pool);
+}
+
+int zpool_check(struct zpool *zp, char *why, size_t len)
+{
+	if (why && len)
+		why[0] = '\0';
+	return zp->driver->check(zp->pool, why, len);
+}
+
+void zpool_get_stats(const struct zpool *zp, struct zpool_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	zp->driver->stats(zp->pool, st);
+	st->objects = counter_read(&zp->objects);
+	st->total_size = zp->driver->total_size(zp->pool);
+	st->allocs = counter_read(&zp->allocs);
+	st->alloc_enomem = counter_read(&zp->alloc_enomem);
+	st->evictions = counter_read(&zp->evictions);
+	st->evict_failures = counter_read(&zp->evict_failures);
+	st->shrink_calls = counter_read(&zp->shrink_calls);
+	st->shrink_eagain = counter_read(&zp->shrink_eagain);
+	st->pages_reclaimed = counter_read(&zp->pages_reclaimed);
+}
+
+void zpool_bug(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("zpool BUG: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+int zpool_why(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && len) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return -EUCLEAN;
+}
