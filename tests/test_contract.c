@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_contract.c - the zpool contract, run against every registered backend
+ *
+ * Each test is written once and runs once per name zpool_types() returns,
+ * so a new backend is held to the contract by registering it. The tests
+ * check zpool_check() after the operations they make.
+ */
+#include "test_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define TYPE(state) ((const char *)*(state))
+
+static void test_registry(void **state)
+{
+	const char *names[16];
+	size_t n = zpool_types(names, 16);
+	bool zbud = false, malloc_seen = false;
+
+	(void)state;
+	assert_true(n >= 2 && n <= 16);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(zpool_has_pool(names[i]));
+		zbud |= strcmp(names[i], "zbud") == 0;
+		malloc_seen |= strcmp(names[i], "malloc") == 0;
+	}
+	assert_true(zbud && malloc_seen);
+	assert_int_equal(zpool_types(NULL, 0), n);
+	assert_false(zpool_has_pool("no-such-backend"));
+	assert_false(zpool_has_pool(NULL));
+}
+
+static void test_create_errors(void **state)
+{
+	struct zpool *pool = NULL;
+	struct zpool_config cfg = { 0 };
+
+	assert_int_equal(zpool_create_pool("no-such-backend", NULL, &pool), -ENOENT);
+	assert_int_equal(zpool_create_pool(NULL, NULL, &pool), -EINVAL);
+	assert_int_equal(zpool_create_pool(TYPE(state), NULL, NULL), -EINVAL);
+	cfg.fail_page_alloc_prob = 1.5;
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	cfg.fail_page_alloc_prob = -0.1;
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	cfg.fail_page_alloc_prob = NAN;
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	assert_null(pool);
+
+	assert_int_equal(zpool_create_pool(TYPE(state), NULL, &pool), 0);
+	assert_string_equal(zpool_get_type(pool), TYPE(state));
+	assert_int_equal(zpool_get_total_size(pool), 0);
+	assert_pool_ok(pool);
+	assert_int_equal(zpool_destroy_pool(pool), 0);
+	assert_int_equal(zpool_destroy_pool(NULL), 0);
+}
+
+static void test_malloc_sizes(void **state)
+{
+	struct model m;
+	unsigned long h = 0;
+
+	model_init(&m, TYPE(state), 0, false);
+	assert_int_equal(zpool_malloc(m.pool, 0, &h), -EINVAL);
+	assert_int_equal(zpool_malloc(m.pool, ZPOOL_PAGE_SIZE + 1, &h), -EINVAL);
+	assert_int_equal(zpool_malloc(m.pool, (size_t)-1, &h), -EINVAL);
+	assert_int_equal(zpool_malloc(m.pool, 100, NULL), -EINVAL);
+	assert_int_equal(h, 0);
+	assert_int_equal(zpool_get_total_size(m.pool), 0);
+	assert_pool_ok(m.pool);
+
+	/* Every size at a chunk or size-class edge, and both extremes. */
+	for (size_t size = 1; size <= ZPOOL_PAGE_SIZE; size += (size < 130 ? 1 : 61)) {
+		assert_int_equal(model_alloc(&m, size), 0);
+		assert_pool_ok(m.pool);
+	}
+	assert_int_equal(model_alloc(&m, ZPOOL_PAGE_SIZE), 0);
+	for (int i = 0; i < m.nr; i++)
+		assert_object_intact(m.pool, &m.obj[i]);
+	model_destroy(&m);
+}
+
+/* Interleaved allocations and frees never disturb other objects' bytes. */
+static void test_round_trips(void **state)
+{
+	struct model m;
+	unsigned int seed = 1;
+
+	model_init(&m, TYPE(state), 0, false);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 300; i++)
+			assert_int_equal(model_alloc(&m, 1 + rand_r(&seed) % ZPOOL_PAGE_SIZE), 0);
+		for (int i = 0; i < m.nr; i++)
+			if (m.obj[i].live && rand_r(&seed) % 2)
+				model_free(&m, i);
+		assert_pool_ok(m.pool);
+		for (int i = 0; i < m.nr; i++)
+			if (m.obj[i].live)
+				assert_object_intact(m.pool, &m.obj[i]);
+	}
+	model_destroy(&m);
+}
+
+static void test_map_modes(void **state)
+{
+	struct model m;
+	unsigned long h;
+
+	model_init(&m, TYPE(state), 0, false);
+	assert_int_equal(model_alloc(&m, 777), 0);
+	h = m.obj[0].handle;
+	void *rw = zpool_map_handle(m.pool, h, ZPOOL_MM_RW);
+	zpool_unmap_handle(m.pool, h);
+	void *ro = zpool_map_handle(m.pool, h, ZPOOL_MM_RO);
+	zpool_unmap_handle(m.pool, h);
+	void *wo = zpool_map_handle(m.pool, h, ZPOOL_MM_WO);
+	zpool_unmap_handle(m.pool, h);
+	assert_ptr_equal(rw, ro);
+	assert_ptr_equal(ro, wo);
+	assert_object_intact(m.pool, &m.obj[0]);
+	model_destroy(&m);
+}
+
+/* At capacity: -ENOMEM, nothing leaked, and the pool still works. */
+static void test_enomem_at_capacity(void **state)
+{
+	struct model m;
+	struct zpool_stats st;
+	uint64_t total;
+	int err = 0;
+
+	model_init(&m, TYPE(state), 4, false);
+	while (m.nr < 64 && (err = model_alloc(&m, ZPOOL_PAGE_SIZE)) == 0)
+		;
+	assert_int_equal(err, -ENOMEM);
+	assert_true(m.nr >= 1 && m.nr <= 4);
+	total = zpool_get_total_size(m.pool);
+	assert_true(total <= 4 * ZPOOL_PAGE_SIZE);
+	for (int i = 0; i < 5; i++) {
+		unsigned long h;
+
+		assert_int_equal(zpool_malloc(m.pool, ZPOOL_PAGE_SIZE, &h), -ENOMEM);
+	}
+	assert_int_equal(zpool_get_total_size(m.pool), total);
+	zpool_get_stats(m.pool, &st);
+	assert_int_equal(st.objects, (uint64_t)m.nr);
+	assert_int_equal(st.alloc_enomem, 6);
+	assert_int_equal(st.max_pages, 4);
+	assert_true(st.page_alloc_failures >= 6);
+	assert_int_equal(st.injected_failures, 0);
+	assert_pool_ok(m.pool);
+
+	model_free(&m, 0);
+	assert_int_equal(model_alloc(&m, ZPOOL_PAGE_SIZE), 0);
+	model_destroy(&m);
+}
+
+/* Fault injection fails exactly the Nth allocation, with nothing leaked. */
+static void test_fault_every(void **state)
+{
+	struct zpool_config cfg = { .fail_page_alloc_every = 3 };
+	struct zpool_stats st;
+	struct zpool *pool;
+	unsigned long h[9];
+	int results[9];
+
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), 0);
+	for (int i = 0; i < 9; i++) {
+		results[i] = zpool_malloc(pool, ZPOOL_PAGE_SIZE, &h[i]);
+		assert_int_equal(results[i], (i % 3 == 2) ? -ENOMEM : 0);
+		assert_pool_ok(pool);
+	}
+	zpool_get_stats(pool, &st);
+	assert_int_equal(st.injected_failures, 3);
+	assert_int_equal(st.objects, 6);
+	for (int i = 0; i < 9; i++)
+		if (results[i] == 0)
+			zpool_free(pool, h[i]);
+	assert_int_equal(zpool_get_total_size(pool), 0);
+	assert_pool_ok(pool);
+	assert_int_equal(zpool_destroy_pool(pool), 0);
+}
+
+/* The same seed fails the same allocations; another seed, others. */
+static void test_fault_prob_reproducible(void **state)
+{
+	unsigned long long seeds[3] = { 42, 42, 7 };
+	char pattern[3][200];
+
+	for (int s = 0; s < 3; s++) {
+		struct zpool_config cfg = { .fail_page_alloc_prob = 0.5, .seed = seeds[s] };
+		struct zpool *pool;
+		unsigned long h;
+
+		assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), 0);
+		for (int i = 0; i < 200; i++) {
+			int err = zpool_malloc(pool, ZPOOL_PAGE_SIZE, &h);
+
+			assert_true(err == 0 || err == -ENOMEM);
+			pattern[s][i] = err ? 'x' : '.';
+			if (!err)
+				zpool_free(pool, h);
+		}
+		assert_pool_ok(pool);
+		assert_int_equal(zpool_destroy_pool(pool), 0);
+	}
+	assert_memory_equal(pattern[0], pattern[1], 200);
+	assert_memory_not_equal(pattern[0], pattern[2], 200);
+	/* p = 0.5 over 200 draws: both outcomes occur. */
+	assert_non_null(memchr(pattern[0], 'x', 200));
+	assert_non_null(memchr(pattern[0], '.', 200));
+}
+
+static void test_destroy_busy(void **state)
+{
+	struct model m;
+
+	model_init(&m, TYPE(state), 0, false);
+	assert_int_equal(model_alloc(&m, 1000), 0);
+	assert_int_equal(model_alloc(&m, 3000), 0);
+	assert_int_equal(zpool_destroy_pool(m.pool), -EBUSY);
+	/* Untouched: the bytes are there and the pool works. */
+	assert_object_intact(m.pool, &m.obj[0]);
+	assert_object_intact(m.pool, &m.obj[1]);
+	assert_pool_ok(m.pool);
+	assert_int_equal(model_alloc(&m, 10), 0);
+	model_free(&m, 0);
+	assert_int_equal(zpool_destroy_pool(m.pool), -EBUSY);
+	model_destroy(&m);
+}
+
+static void test_shrink_einval(void **state)
+{
+	struct model m;
+	unsigned int reclaimed = 99;
+
+	model_init(&m, TYPE(state), 0, false);
+	assert_int_equal(model_alloc(&m, 100), 0);
+	/* No evict callback: nothing can be reclaimed. */
+	assert_int_equal(zpool_shrink(m.pool, 1, &reclaimed), -EINVAL);
+	assert_int_equal(reclaimed, 0);
+	model_destroy(&m);
+
+	model_init(&m, TYPE(state), 0, true);
+	assert_int_equal(zpool_shrink(m.pool, 1, &reclaimed), -EINVAL); /* empty */
+	assert_int_equal(model_alloc(&m, 100), 0);
+	assert_int_equal(zpool_shrink(m.pool, 0, &reclaimed), -EINVAL);
+	assert_int_equal(m.evict_calls, 0);
+	assert_object_intact(m.pool, &m.obj[0]);
+	model_destroy(&m);
+}
+
+/* Shrink evicts the coldest objects first, their bytes intact. */
+static void test_shrink_evicts_oldest(void **state)
+{
+	struct model m;
+	struct zpool_stats st;
+	unsigned int reclaimed = 0;
+
+	model_init(&m, TYPE(state), 0, true);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(model_alloc(&m, ZPOOL_PAGE_SIZE), 0);
+	assert_int_equal(zpool_shrink(m.pool, 2, &reclaimed), 0);
+	assert_int_equal(reclaimed, 2);
+	assert_int_equal(m.evicted_nr, 2);
+	assert_int_equal(m.evict_order[0], 0);
+	assert_int_equal(m.evict_order[1], 1);
+	assert_pool_ok(m.pool);
+	for (int i = 2; i < 6; i++)
+		assert_object_intact(m.pool, &m.obj[i]);
+	zpool_get_stats(m.pool, &st);
+	assert_int_equal(st.evictions, 2);
+	assert_int_equal(st.objects, 4);
+	assert_int_equal(st.pages_reclaimed, 2);
+
+	/* More pages asked than held: all reclaimed, then -EINVAL. */
+	assert_int_equal(zpool_shrink(m.pool, 100, &reclaimed), -EINVAL);
+	assert_int_equal(reclaimed, 4);
+	assert_int_equal(zpool_get_total_size(m.pool), 0);
+	model_destroy(&m);
+}
+
+/* A refusing evict callback: -EAGAIN, every object intact. */
+static void test_shrink_evict_fails(void **state)
+{
+	struct model m;
+	struct zpool_stats st;
+	unsigned int reclaimed = 99;
+	uint64_t total;
+
+	model_init(&m, TYPE(state), 0, true);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(model_alloc(&m, 1500), 0);
+	total = zpool_get_total_size(m.pool);
+	m.evict_fail = 1;
+	assert_int_equal(zpool_shrink(m.pool, 1, &reclaimed), -EAGAIN);
+	assert_int_equal(reclaimed, 0);
+	assert_true(m.evict_calls >= 1);
+	assert_int_equal(zpool_get_total_size(m.pool), total);
+	for (int i = 0; i < 5; i++)
+		assert_object_intact(m.pool, &m.obj[i]);
+	assert_pool_ok(m.pool);
+	zpool_get_stats(m.pool, &st);
+	assert_int_equal(st.evict_failures, (uint64_t)m.evict_calls);
+	assert_int_equal(st.shrink_eagain, 1);
+
+	/* Once the callback agrees again, reclaim works. */
+	m.evict_fail = 0;
+	assert_int_equal(zpool_shrink(m.pool, 1, &reclaimed), 0);
+	assert_int_equal(reclaimed, 1);
+	model_destroy(&m);
+}
+
+/* Reclaim makes room: -ENOMEM, shrink, then the allocation succeeds. */
+static void test_reclaim_makes_room(void **state)
+{
+	struct model m;
+	int err = 0;
+
+	model_init(&m, TYPE(state), 8, true);
+	while (m.nr < 64 && (err = model_alloc(&m, 2500)) == 0)
+		;
+	assert_int_equal(err, -ENOMEM);
+	assert_int_equal(zpool_shrink(m.pool, 1, NULL), 0);
+	assert_int_equal(model_alloc(&m, 2500), 0);
+	assert_pool_ok(m.pool);
+	for (int i = 0; i < m.nr; i++)
+		if (m.obj[i].live)
+			assert_object_intact(m.pool, &m.obj[i]);
+	model_destroy(&m);
+}
+
+/* The evict callback may free another object of the pool. */
+static void test_evict_frees_another(void **state)
+{
+	struct model m;
+	unsigned int reclaimed;
+
+	model_init(&m, TYPE(state), 0, true);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(model_alloc(&m, 2000), 0);
+	m.free_other_on = 0;
+	m.free_other = 3;
+	assert_int_equal(zpool_shrink(m.pool, 1, &reclaimed), 0);
+	assert_false(m.obj[0].live);
+	assert_false(m.obj[3].live);
+	assert_pool_ok(m.pool);
+	model_destroy(&m);
+}
+
+static void test_total_size_tracks_objects(void **state)
+{
+	struct model m;
+	struct zpool_stats st;
+	size_t payload = 0;
+
+	model_init(&m, TYPE(state), 0, false);
+	for (int i = 0; i < 200; i++) {
+		size_t size = 1 + (size_t)(i * 397) % ZPOOL_PAGE_SIZE;
+
+		assert_int_equal(model_alloc(&m, size), 0);
+		payload += size;
+		assert_true(zpool_get_total_size(m.pool) >= payload);
+	}
+	zpool_get_stats(m.pool, &st);
+	assert_int_equal(st.objects, 200);
+	assert_int_equal(st.allocs, 200);
+	assert_int_equal(st.total_size, zpool_get_total_size(m.pool));
+	assert_true(st.pages * ZPOOL_PAGE_SIZE >= st.total_size);
+	assert_true(st.peak_pages >= st.pages);
+	model_free_all(&m);
+	zpool_get_stats(m.pool, &st);
+	assert_int_equal(st.objects, 0);
+	assert_int_equal(st.pages, 0);
+	assert_int_equal(st.total_size, 0);
+	assert_true(st.peak_pages > 0);
+	model_destroy(&m);
+}
+
+static void double_free(void *arg)
+{
+	struct zpool *pool;
+	unsigned long h, keep;
+
+	(void)zpool_create_pool(arg, NULL, &pool);
+	(void)zpool_malloc(pool, 100, &keep);
+	(void)zpool_malloc(pool, 100, &h);
+	zpool_free(pool, h);
+	zpool_free(pool, h);
+}
+
+static void map_after_free(void *arg)
+{
+	struct zpool *pool;
+	unsigned long h, keep;
+
+	(void)zpool_create_pool(arg, NULL, &pool);
+	(void)zpool_malloc(pool, 100, &keep);
+	(void)zpool_malloc(pool, 100, &h);
+	zpool_free(pool, h);
+	*(volatile char *)zpool_map_handle(pool, h, ZPOOL_MM_RO);
+}
+
+/* Debug builds stop a double free and a map of a freed handle. */
+static void test_misuse_is_caught(void **state)
+{
+#ifdef NDEBUG
+	skip();
+#endif
+	assert_dies(double_free, *state);
+	assert_dies(map_after_free, *state);
+}
+
+static const struct CMUnitTest contract_tests[] = {
+	cmocka_unit_test(test_registry),
+	cmocka_unit_test(test_create_errors),
+	cmocka_unit_test(test_malloc_sizes),
+	cmocka_unit_test(test_round_trips),
+	cmocka_unit_test(test_map_modes),
+	cmocka_unit_test(test_enomem_at_capacity),
+	cmocka_unit_test(test_fault_every),
+	cmocka_unit_test(test_fault_prob_reproducible),
+	cmocka_unit_test(test_destroy_busy),
+	cmocka_unit_test(test_shrink_einval),
+	cmocka_unit_test(test_shrink_evicts_oldest),
+	cmocka_unit_test(test_shrink_evict_fails),
+	cmocka_unit_test(test_reclaim_makes_room),
+	cmocka_unit_test(test_evict_frees_another),
+	cmocka_unit_test(test_total_size_tracks_objects),
+	cmocka_unit_test(test_misuse_is_caught),
+};
+
+#define NR_TESTS (sizeof(contract_tests) / sizeof(contract_tests[0]))
+
+int main(void)
+{
+	const char *names[16];
+	size_t n = zpool_types(names, 16);
+	int failed = 0;
+
+	for (size_t b = 0; b < n && b < 16; b++) {
+		struct CMUnitTest tests[NR_TESTS];
+		char group[64];
+
+		memcpy(tests, contract_tests, sizeof(tests));
+		for (size_t t = 0; t < NR_TESTS; t++)
+			tests[t].initial_state = (void *)names[b];
+		snprintf(group, sizeof(group), "contract/%s", names[b]);
+		failed += _cmocka_run_group_tests(group, tests, NR_TESTS, NULL, NULL);
+	}
+	return failed ? 1 : 0;
+}
