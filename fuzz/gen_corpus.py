@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Generate the seed corpora of the fuzz targets into corpus/<target>/.
+
+Each seed is a short, readable scenario that reaches one operation or one
+error path of the contract (the input formats are documented at the top of
+each target's .c file); a few longer pseudo-random sequences from a fixed
+PRNG seed cover interleavings. The output is deterministic and committed:
+  fuzz/gen_corpus.py [--out corpus]
+"""
+import argparse
+import os
+import random
+import struct
+import sys
+
+ZPAGE = 4096
+
+
+def opbyte(op, nops, slot=0):
+    """The opcode byte b with b % nops == op and b >> 3 == slot."""
+    for j in range(8):
+        b = slot * 8 + j
+        if b % nops == op:
+            return b
+    raise ValueError("no opcode byte for op %d slot %d" % (op, slot))
+
+
+def u16(v):
+    return struct.pack("<H", v % 65536)
+
+
+def u32(v):
+    return struct.pack("<I", v % (1 << 32))
+
+
+class Ops:
+    """zpool_ops_fuzzer: header (backend, pages, fault), then operations."""
+    ALLOC, FREE, WRITE, VERIFY, SHRINK, RELOAD, RECREATE = range(7)
+
+    def __init__(self, backend, pages, fault=0):
+        self.b = bytes([backend, (pages - 1) % 32, fault])
+
+    def op(self, op, slot=0, args=b""):
+        self.b += bytes([opbyte(op, 7, slot)]) + args
+        return self
+
+    def alloc(self, size, slot=0):
+        return self.op(self.ALLOC, slot, u16(size))
+
+    def free(self, slot=0):
+        return self.op(self.FREE, slot)
+
+    def write(self, seed, slot=0):
+        return self.op(self.WRITE, slot, bytes([seed]))
+
+    def verify(self, slot=0):
+        return self.op(self.VERIFY, slot)
+
+    def shrink(self, pages, mask):
+        return self.op(self.SHRINK, 0, bytes([pages]) + u32(mask))
+
+    def reload(self, slot=0):
+        return self.op(self.RELOAD, slot)
+
+    def recreate(self, pages, fault=0):
+        return self.op(self.RECREATE, 0, bytes([(pages - 1) % 32, fault]))
+
+
+def ops_seeds(backends=2):
+    seeds = {}
+    sizes = [1, 63, 64, 65, 100, 700, 1000, 2000, 2047, 2048, 2049, 3000, 4032, 4033,
+             4095, 4096, 0, 4097, 4200]
+    for be in range(backends):
+        name = "b%d" % be
+        s = Ops(be, 32)
+        for i, sz in enumerate(sizes):
+            s.alloc(sz, i).write(i * 13 + 1, i).verify(i)
+        for i in range(len(sizes)):
+            s.free(i)
+        seeds[name + "-sizes"] = s.b
+
+        # Fill a 2-page arena until -ENOMEM, evict everything, reload it all.
+        s = Ops(be, 2)
+        for i in range(6):
+            s.alloc(1500 + i * 100, i)
+        s.shrink(2, 0xFFFFFFFF)
+        for i in range(6):
+            s.reload(i)
+        s.verify(0).verify(3)
+        seeds[name + "-enomem-shrink-reload"] = s.b
+
+        # Every evict fails: -EAGAIN, objects intact.
+        s = Ops(be, 3)
+        for i in range(5):
+            s.alloc(900 * (i + 1) % 4096 + 1, i)
+        s.shrink(1, 0).verify(0).verify(2).shrink(3, 0x55555555).verify(1)
+        seeds[name + "-eagain"] = s.b
+
+        # shrink(0), shrink of an empty pool, destroy refused, then recreate.
+        s = Ops(be, 4).shrink(0, 0xFFFFFFFF).shrink(2, 0xFFFFFFFF)
+        s.alloc(300).alloc(3000, 1).recreate(8).verify(0).verify(1)
+        s.free(0).free(1).recreate(5).alloc(4096).alloc(10, 1).shrink(1, 0xFFFFFFFF).reload(0)
+        seeds[name + "-einval-destroy"] = s.b
+
+        # Fault injection: every 2nd page allocation, then with probability.
+        s = Ops(be, 16, 7 | (0 << 3))
+        for i in range(10):
+            s.alloc(2500, i)
+        s.shrink(3, 0xFFFFFFFF)
+        for i in range(10):
+            s.reload(i)
+        seeds[name + "-fault-every"] = s.b
+        s = Ops(be, 16, 6 | (16 << 3))
+        for i in range(12):
+            s.alloc(1800 + i, i)
+        s.free(3).free(5)
+        for i in range(4):
+            s.alloc(100 * i + 7, 20 + i)
+        seeds[name + "-fault-prob"] = s.b
+
+        # Evict half (alternating mask), write new patterns, reload.
+        s = Ops(be, 4)
+        for i in range(8):
+            s.alloc([200, 1900, 3900, 64][i % 4], i).write(i * 7, i)
+        s.shrink(3, 0xAAAAAAAA).write(99, 1).verify(1)
+        for i in range(8):
+            s.reload(i)
+        seeds[name + "-partial-evict"] = s.b
+
+    rng = random.Random(1234)
+    for n in range(6):
+        s = Ops(n % backends, 1 + rng.randrange(32), rng.choice([0, 0, 0, 7, 15, 6 | 8 << 3]))
+        for _ in range(120):
+            op = rng.choices(range(7), [30, 15, 10, 10, 10, 10, 2])[0]
+            slot = rng.randrange(32)
+            if op == Ops.ALLOC:
+                s.alloc(rng.choice([rng.randrange(1, 4097), rng.randrange(1, 600),
+                                    rng.randrange(3500, 4097)]), slot)
+            elif op == Ops.WRITE:
+                s.write(rng.randrange(256), slot)
+            elif op == Ops.SHRINK:
+                s.shrink(rng.randrange(4), rng.getrandbits(32))
+            elif op == Ops.RECREATE:
+                s.recreate(1 + rng.randrange(32), rng.choice([0, 7]))
+            else:
+                s.op(op, slot)
+        seeds["random-%d" % n] = s.b
+    return seeds
+
+
+def diff_seeds():
+    """zpool_diff_fuzzer: byte 0 ignored, then b % 6 opcodes on slot b >> 3."""
+    def op(o, slot=0, args=b""):
+        return bytes([opbyte(o, 6, slot)]) + args
+    seeds = {}
+    b = b"\0"
+    for i, sz in enumerate([0, 1, 64, 65, 2048, 4096, 4097, 4300, 3000, 100]):
+        b += op(0, i, u16(sz)) + op(2, i, bytes([i + 3])) + op(3, i)
+    b += op(4, 0, bytes([0]) + u32(~0)) + op(4, 0, bytes([3]) + u32(0xF0F0F0F0))
+    for i in range(10):
+        b += op(5, i) + op(3, i)
+    for i in range(10):
+        b += op(1, i)
+    seeds["sizes-evict-reload"] = b
+    rng = random.Random(99)
+    for n in range(4):
+        b = b"\0"
+        for _ in range(150):
+            o = rng.choices(range(6), [30, 12, 10, 15, 8, 12])[0]
+            slot = rng.randrange(32)
+            if o == 0:
+                b += op(0, slot, u16(rng.randrange(0, 4300)))
+            elif o == 2:
+                b += op(2, slot, bytes([rng.randrange(256)]))
+            elif o == 4:
+                b += op(4, slot, bytes([rng.randrange(4)]) + u32(rng.getrandbits(32)))
+            else:
+                b += op(o, slot)
+        seeds["random-%d" % n] = b
+    return seeds
+
+
+def reclaim_seeds():
+    """zbud_reclaim_fuzzer: byte 0 capacity, then b % 5 opcodes on slot b >> 3."""
+    def op(o, slot=0, args=b""):
+        return bytes([opbyte(o, 5, slot)]) + args
+
+    def shrink(pages, acts, size=100):
+        word = 0
+        for k, a in enumerate(acts[:10]):
+            word |= a << (3 * k)
+        return op(4, 0, bytes([pages]) + u32(word) + u16(size))
+    seeds = {}
+    # Two buddied pages: each action on its own.
+    for act in range(8):
+        b = bytes([1])  # 2 pages
+        for i, sz in enumerate([1000, 2500, 700, 3000]):
+            b += op(0, i, u16(sz))
+        b += shrink(1 + act % 3, [act] * 10, 200 + act * 500)
+        for i in range(4):
+            b += op(3, i) + op(2, i)
+        seeds["action-%d" % act] = b
+    # All evicts fail: -EAGAIN after exactly 8 attempts.
+    b = bytes([2]) + op(0, 0, u16(100)) + op(0, 1, u16(4000)) + op(0, 2, u16(4096))
+    b += shrink(1, [1] * 10) + shrink(3, [3] * 10) + op(2, 0)
+    seeds["all-fail"] = b
+    # Free the other buddy, then succeed / fail; last buddy alone on a page.
+    b = bytes([0]) + op(0, 0, u16(1000)) + op(0, 1, u16(1000)) + shrink(1, [4, 0])
+    b += op(3, 0) + op(3, 1) + op(0, 2, u16(50)) + op(0, 3, u16(60)) + op(1, 2)
+    b += shrink(1, [5, 5]) + shrink(2, [0, 0]) + op(3, 3)
+    seeds["other-buddy"] = b
+    # Allocate inside evict until -ENOMEM; shrink(0); empty pool; invalid sizes.
+    b = bytes([0]) + shrink(1, [0]) + shrink(0, [0]) + op(0, 0, u16(0)) + op(0, 0, u16(4097))
+    b += op(0, 0, u16(2000)) + op(0, 1, u16(2000)) + op(0, 2, u16(2000))
+    b += shrink(1, [6, 6, 6, 6], 4000) + shrink(3, [6, 2, 7, 0], 3000)
+    seeds["alloc-in-evict"] = b
+    rng = random.Random(7)
+    for n in range(6):
+        b = bytes([rng.randrange(6)])
+        for _ in range(100):
+            o = rng.choices(range(5), [40, 15, 10, 15, 20])[0]
+            slot = rng.randrange(32)
+            if o == 0:
+                b += op(0, slot, u16(rng.choice([rng.randrange(1, 4097), rng.randrange(1, 2100)])))
+            elif o == 4:
+                b += shrink(rng.randrange(4), [rng.randrange(8) for _ in range(10)],
+                            rng.randrange(1, 4097))
+            else:
+                b += op(o, slot)
+        seeds["random-%d" % n] = b
+    return seeds
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "corpus"))
+    args = ap.parse_args()
+    for target, seeds in (("zpool_ops_fuzzer", ops_seeds()), ("zpool_diff_fuzzer", diff_seeds()),
+                          ("zbud_reclaim_fuzzer", reclaim_seeds())):
+        d = os.path.join(args.out, target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(d, "seed-" + name), "wb") as f:
+                f.write(data)
+        print("%s: %d seeds in %s" % (target, len(seeds), d))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
