@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * zpool_bench.cc - throughput and density of every backend, on real sizes
+ *
+ * Every backend zpool_types() lists is driven through the public zpool API
+ * only, with object sizes taken from the compressed-size traces in
+ * bench/data (see trace.h), so the figures are what zswap would see
+ * storing those pages. The benchmarks are registered at run time, one per
+ * operation x backend x trace, with names "op/backend/trace[/...]":
+ *
+ *   alloc_free  zpool_malloc() + zpool_free() of one object, beside a small
+ *               background of live objects so zbud's best fit has pages to
+ *               choose from (an empty pool would measure only the arena)
+ *   store       alloc, map WO, memcpy the payload, unmap; the objects are
+ *               freed in batches with the timer paused
+ *   load        map RO, memcpy out, unmap, over a batch stored beforehand
+ *   churn       at a steady live set: free a random object, store a new one
+ *   *_mt        the four above on one shared pool from 1 to 2 x nproc
+ *               threads (wall-clock time), on the main trace only
+ *   shrink      zpool_shrink() on a full pool of 1k..64k pages, timed
+ *               alone (manual time) and refilled untimed between calls; the
+ *               evict callback maps the object to read its owner slot from
+ *               a 4-byte header, as zswap reads its entry, then frees it
+ *   density     fill a pool with the trace's sizes and report, as counters,
+ *               objects per pool page and pool bytes against the payload,
+ *               the ideal (payload rounded up to whole pages) and the
+ *               uncompressed pages; again after freeing a random half and
+ *               refilling with the next sizes of the trace
+ *
+ * Throughput benchmarks report items/s (operations) and bytes/s (payload
+ * bytes moved or stored). Single-threaded ones use CPU time, which is the
+ * steadier measure on a shared machine; threaded ones use wall time, the
+ * only meaningful one for a shared pool.
+ *
+ * Own flags, after Google Benchmark's: --profile=quick|full (sizes of the
+ * live sets, pools and thread range), --traces=DIR, --main_trace=NAME.
+ */
+#include <benchmark/benchmark.h>
+
+#include <zpool/zpool.h>
+
+#include "trace.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dirent.h>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace
+{
+
+struct bench_trace {
+	std::string name;
+	std::vector<uint16_t> sizes;
+	uint64_t total;
+};
+
+/* How big the runs are: quick is for the ctest, full for the report. */
+struct profile {
+	size_t background;	  /* live objects beside alloc_free */
+	size_t batch;		  /* objects per thread for store and load */
+	size_t live;		  /* live objects per thread for churn */
+	size_t density_max;	  /* objects a density run stores, at most */
+	unsigned int shrink_step; /* pages asked of one zpool_shrink() call */
+	std::vector<size_t> shrink_pages;
+	int max_threads;
+};
+
+std::vector<std::string> g_backends;
+std::vector<bench_trace> g_traces;
+profile g_prof;
+unsigned char g_payload[ZPOOL_PAGE_SIZE];
+
+[[noreturn]] void fatal(const char *what, const std::string &detail)
+{
+	std::fprintf(stderr, "zpool_bench: %s%s\n", what, detail.c_str());
+	std::exit(1);
+}
+
+/* A small PRNG, so every thread and run draws the same sequence. */
+struct rng {
+	uint64_t s;
+	explicit rng(uint64_t seed) : s(seed * 0x9e3779b97f4a7c15ULL + 1)
+	{
+	}
+	uint64_t next()
+	{
+		s ^= s >> 12;
+		s ^= s << 25;
+		s ^= s >> 27;
+		return s * 2685821657736338717ULL;
+	}
+};
+
+/* Walks a trace cyclically from a per-thread offset. */
+struct size_stream {
+	const std::vector<uint16_t> &sizes;
+	size_t i;
+	size_stream(const bench_trace &tr, size_t start)
+	    : sizes(tr.sizes), i(start % tr.sizes.size())
+	{
+	}
+	size_t next()
+	{
+		size_t s = sizes[i];
+
+		if (++i == sizes.size())
+			i = 0;
+		return s;
+	}
+};
+
+/*
+ * One pool shared by the threads of a run: the first thread in creates it
+ * (and stores the background objects), the last one out destroys it. A run
+ * ends with every thread past its loop, so the count returns to zero
+ * between runs and repetitions.
+ */
+struct shared_pool {
+	std::mutex lock;
+	int users = 0;
+	struct zpool *pool = nullptr;
+	std::vector<unsigned long> background;
+};
+
+int store_one(struct zpool *pool, size_t size, unsigned long *h)
+{
+	int ret = zpool_malloc(pool, size, h);
+
+	if (ret)
+		return ret;
+	void *p = zpool_map_handle(pool, *h, ZPOOL_MM_WO);
+	std::memcpy(p, g_payload, size);
+	zpool_unmap_handle(pool, *h);
+	return 0;
+}
+
+void free_all(struct zpool *pool, std::vector<unsigned long> &hs)
+{
+	for (unsigned long h : hs)
+		if (h)
+			zpool_free(pool, h);
+	hs.clear();
+}
+
+struct zpool *acquire(shared_pool &sp, benchmark::State &st, const std::string &backend,
+		      const bench_trace &tr, size_t per_thread)
+{
+	std::lock_guard<std::mutex> g(sp.lock);
+
+	if (sp.users++ == 0) {
+		struct zpool_config cfg = {};
+		size_t objs = per_thread * (size_t)st.threads() + g_prof.background;
+
+		/* Room for every object as a whole page, plus malloc's headers. */
+		cfg.max_pages = objs * 2 + 64;
+		int ret = zpool_create_pool(backend.c_str(), &cfg, &sp.pool);
+		if (ret)
+			fatal("cannot create a pool of ", backend + ": " + std::strerror(-ret));
+		size_stream sz(tr, 0);
+		for (size_t i = 0; i < g_prof.background; i++) {
+			unsigned long h;
+
+			if (store_one(sp.pool, sz.next(), &h))
+				fatal("background store failed on ", backend);
+			sp.background.push_back(h);
+		}
+	}
+	return sp.pool;
+}
+
+void release(shared_pool &sp)
+{
+	std::lock_guard<std::mutex> g(sp.lock);
+
+	if (--sp.users == 0) {
+		free_all(sp.pool, sp.background);
+		int ret = zpool_destroy_pool(sp.pool);
+		if (ret)
+			fatal("pool not empty at the end of a run: ", std::strerror(-ret));
+		sp.pool = nullptr;
+	}
+}
+
+/* Where in the trace a thread starts, so threads do not move in step. */
+size_t thread_start(const benchmark::State &st, const bench_trace &tr)
+{
+	return (size_t)st.thread_index() * tr.sizes.size() / (size_t)st.threads();
+}
+
+void report_rate(benchmark::State &st, uint64_t bytes)
+{
+	st.SetItemsProcessed((int64_t)st.iterations());
+	st.SetBytesProcessed((int64_t)bytes);
+}
+
+/*****************
+ * Throughput
+ *****************/
+
+void bm_alloc_free(benchmark::State &st, shared_pool *sp, std::string backend,
+		   const bench_trace *tr)
+{
+	struct zpool *pool = acquire(*sp, st, backend, *tr, 1);
+	size_stream sz(*tr, thread_start(st, *tr));
+	uint64_t bytes = 0;
+
+	for (auto _ : st) {
+		size_t size = sz.next();
+		unsigned long h;
+
+		if (zpool_malloc(pool, size, &h)) {
+			st.SkipWithError("zpool_malloc failed");
+			break;
+		}
+		zpool_free(pool, h);
+		bytes += size;
+	}
+	report_rate(st, bytes);
+	release(*sp);
+}
+
+void bm_store(benchmark::State &st, shared_pool *sp, std::string backend, const bench_trace *tr)
+{
+	struct zpool *pool = acquire(*sp, st, backend, *tr, g_prof.batch);
+	size_stream sz(*tr, thread_start(st, *tr));
+	std::vector<unsigned long> hs;
+	uint64_t bytes = 0;
+
+	hs.reserve(g_prof.batch);
+	for (auto _ : st) {
+		size_t size = sz.next();
+		unsigned long h;
+
+		if (hs.size() == g_prof.batch) {
+			st.PauseTiming();
+			free_all(pool, hs);
+			st.ResumeTiming();
+		}
+		if (store_one(pool, size, &h)) {
+			st.SkipWithError("zpool_malloc failed");
+			break;
+		}
+		hs.push_back(h);
+		bytes += size;
+	}
+	free_all(pool, hs);
+	report_rate(st, bytes);
+	release(*sp);
+}
+
+void bm_load(benchmark::State &st, shared_pool *sp, std::string backend, const bench_trace *tr)
+{
+	struct zpool *pool = acquire(*sp, st, backend, *tr, g_prof.batch);
+	size_stream sz(*tr, thread_start(st, *tr));
+	std::vector<unsigned long> hs(g_prof.batch);
+	std::vector<uint16_t> sizes(g_prof.batch);
+	static thread_local unsigned char out[ZPOOL_PAGE_SIZE];
+	uint64_t bytes = 0;
+	size_t i = 0;
+
+	for (size_t k = 0; k < g_prof.batch; k++) {
+		sizes[k] = (uint16_t)sz.next();
+		if (store_one(pool, sizes[k], &hs[k]))
+			fatal("load: cannot store the batch on ", backend);
+	}
+	for (auto _ : st) {
+		const void *p = zpool_map_handle(pool, hs[i], ZPOOL_MM_RO);
+
+		std::memcpy(out, p, sizes[i]);
+		zpool_unmap_handle(pool, hs[i]);
+		benchmark::DoNotOptimize(out);
+		bytes += sizes[i];
+		if (++i == g_prof.batch)
+			i = 0;
+	}
+	free_all(pool, hs);
+	report_rate(st, bytes);
+	release(*sp);
+}
+
+void bm_churn(benchmark::State &st, shared_pool *sp, std::string backend, const bench_trace *tr)
+{
+	struct zpool *pool = acquire(*sp, st, backend, *tr, g_prof.live);
+	size_stream sz(*tr, thread_start(st, *tr));
+	std::vector<unsigned long> hs(g_prof.live);
+	rng r((uint64_t)st.thread_index() + 1);
+	uint64_t bytes = 0;
+
+	for (auto &h : hs)
+		if (store_one(pool, sz.next(), &h))
+			fatal("churn: cannot store the live set on ", backend);
+	for (auto _ : st) {
+		unsigned long &h = hs[r.next() % hs.size()];
+		size_t size = sz.next();
+
+		zpool_free(pool, h);
+		if (store_one(pool, size, &h)) {
+			h = 0;
+			st.SkipWithError("zpool_malloc failed");
+			break;
+		}
+		bytes += size;
+	}
+	free_all(pool, hs);
+	report_rate(st, bytes);
+	release(*sp);
+}
+
+/*****************
+ * Shrink
+ *****************/
+
+/* Objects of a shrink run, by slot; the slot is stored in the object. */
+struct shrink_ctx {
+	struct zpool *pool = nullptr;
+	std::vector<unsigned long> slots;
+	std::vector<uint32_t> free_slots;
+};
+
+int shrink_evict(struct zpool *pool, unsigned long handle, void *priv)
+{
+	auto *ctx = static_cast<shrink_ctx *>(priv);
+	uint32_t slot;
+
+	const void *p = zpool_map_handle(pool, handle, ZPOOL_MM_RO);
+	std::memcpy(&slot, p, sizeof(slot));
+	zpool_unmap_handle(pool, handle);
+	zpool_free(pool, handle);
+	ctx->slots[slot] = 0;
+	ctx->free_slots.push_back(slot);
+	return 0;
+}
+
+const struct zpool_ops shrink_ops = { shrink_evict };
+
+/* Store objects until the pool is full (-ENOMEM); 0 or another error. */
+int shrink_fill(shrink_ctx &ctx, size_stream &sz)
+{
+	for (;;) {
+		/* The 4-byte slot header: sizes below 4 are raised to 4. */
+		size_t size = std::max<size_t>(sz.next(), sizeof(uint32_t));
+		uint32_t slot;
+		unsigned long h;
+
+		if (ctx.free_slots.empty()) {
+			slot = (uint32_t)ctx.slots.size();
+			ctx.slots.push_back(0);
+		} else {
+			slot = ctx.free_slots.back();
+			ctx.free_slots.pop_back();
+		}
+		int ret = zpool_malloc(ctx.pool, size, &h);
+		if (ret) {
+			ctx.free_slots.push_back(slot);
+			return ret == -ENOMEM ? 0 : ret;
+		}
+		void *p = zpool_map_handle(ctx.pool, h, ZPOOL_MM_WO);
+		std::memcpy(p, g_payload, size);
+		std::memcpy(p, &slot, sizeof(slot));
+		zpool_unmap_handle(ctx.pool, h);
+		ctx.slots[slot] = h;
+	}
+}
+
+void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr, size_t pages)
+{
+	struct zpool_config cfg = {};
+	shrink_ctx ctx;
+	size_stream sz(*tr, 0);
+	uint64_t reclaimed_total = 0;
+
+	cfg.max_pages = pages;
+	cfg.ops = &shrink_ops;
+	cfg.priv = &ctx;
+	int ret = zpool_create_pool(backend.c_str(), &cfg, &ctx.pool);
+	if (ret)
+		fatal("cannot create a pool of ", backend + ": " + std::strerror(-ret));
+	if (shrink_fill(ctx, sz))
+		fatal("shrink: fill failed on ", backend);
+	for (auto _ : st) {
+		unsigned int reclaimed = 0;
+
+		if (shrink_fill(ctx, sz)) {
+			st.SkipWithError("refill failed");
+			break;
+		}
+		auto t0 = std::chrono::steady_clock::now();
+		ret = zpool_shrink(ctx.pool, g_prof.shrink_step, &reclaimed);
+		auto t1 = std::chrono::steady_clock::now();
+		if (ret || reclaimed != g_prof.shrink_step) {
+			st.SkipWithError("zpool_shrink did not reclaim what was asked");
+			break;
+		}
+		st.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+		reclaimed_total += reclaimed;
+	}
+	struct zpool_stats s;
+	zpool_get_stats(ctx.pool, &s);
+	st.SetItemsProcessed((int64_t)reclaimed_total);
+	st.counters["pool_pages"] = (double)s.max_pages;
+	st.counters["sec_per_page"] = benchmark::Counter(
+	    (double)reclaimed_total, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+	free_all(ctx.pool, ctx.slots);
+	ret = zpool_destroy_pool(ctx.pool);
+	if (ret)
+		fatal("shrink: pool not empty at the end: ", std::strerror(-ret));
+}
+
+/*****************
+ * Density
+ *****************/
+
+/* Counters describing how densely @pool holds @objects of @payload bytes. */
+void density_counters(benchmark::State &st, struct zpool *pool, const char *suffix,
+		      uint64_t objects, uint64_t payload)
+{
+	struct zpool_stats s;
+	zpool_get_stats(pool, &s);
+	double pool_bytes = (double)zpool_get_total_size(pool);
+	double ideal_pages = (double)((payload + ZPOOL_PAGE_SIZE - 1) / ZPOOL_PAGE_SIZE);
+	std::string sfx(suffix);
+
+	st.counters["objects" + sfx] = (double)objects;
+	st.counters["pool_pages" + sfx] = (double)s.pages;
+	st.counters["ideal_pages" + sfx] = ideal_pages;
+	st.counters["objs_per_page" + sfx] = (double)objects / (double)s.pages;
+	st.counters["payload_per_pool" + sfx] = (double)payload / pool_bytes;
+	st.counters["pool_vs_ideal" + sfx] = pool_bytes / (ideal_pages * ZPOOL_PAGE_SIZE);
+	st.counters["pool_vs_uncompressed" + sfx] =
+	    pool_bytes / ((double)objects * ZPOOL_PAGE_SIZE);
+}
+
+void bm_density(benchmark::State &st, std::string backend, const bench_trace *tr)
+{
+	size_t n = std::min(tr->sizes.size(), g_prof.density_max);
+
+	for (auto _ : st) {
+		struct zpool_config cfg = {};
+		struct zpool *pool;
+		std::vector<unsigned long> hs(n);
+		std::vector<uint16_t> sizes(tr->sizes.begin(), tr->sizes.begin() + (long)n);
+		size_stream next(*tr, n);
+		uint64_t payload = 0;
+		rng r(42);
+
+		cfg.max_pages = n * 2 + 64;
+		int ret = zpool_create_pool(backend.c_str(), &cfg, &pool);
+		if (ret)
+			fatal("cannot create a pool of ", backend + ": " + std::strerror(-ret));
+		for (size_t i = 0; i < n; i++) {
+			if (store_one(pool, sizes[i], &hs[i]))
+				fatal("density: store failed on ", backend);
+			payload += sizes[i];
+		}
+		density_counters(st, pool, "", n, payload);
+
+		/* Free a random half, then refill with the sizes that follow. */
+		for (size_t i = 0; i < n; i++) {
+			if (r.next() & 1)
+				continue;
+			zpool_free(pool, hs[i]);
+			payload -= sizes[i];
+			hs[i] = 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (hs[i])
+				continue;
+			sizes[i] = (uint16_t)next.next();
+			if (store_one(pool, sizes[i], &hs[i]))
+				fatal("density: refill failed on ", backend);
+			payload += sizes[i];
+		}
+		density_counters(st, pool, "_churn", n, payload);
+		free_all(pool, hs);
+		if (zpool_destroy_pool(pool))
+			fatal("density: pool not empty at the end on ", backend);
+	}
+}
+
+/*****************
+ * Set-up
+ *****************/
+
+void load_traces(const std::string &dir)
+{
+	struct dirent **ents;
+	int n = scandir(dir.c_str(), &ents, nullptr, alphasort);
+
+	if (n < 0)
+		fatal("cannot read the trace directory ", dir + ": " + std::strerror(errno));
+	for (int i = 0; i < n; i++) {
+		std::string name = ents[i]->d_name;
+		const std::string ext = ".trace";
+
+		std::free(ents[i]);
+		if (name.size() <= ext.size() ||
+		    name.compare(name.size() - ext.size(), ext.size(), ext))
+			continue;
+		std::string path = dir + "/" + name;
+		struct trace tr;
+		char err[512];
+		if (trace_load(path.c_str(), &tr, err, sizeof(err)))
+			fatal("bad trace: ", err);
+		bench_trace bt;
+		bt.name = name.substr(0, name.size() - ext.size());
+		bt.sizes.assign(tr.sizes, tr.sizes + tr.nr);
+		bt.total = tr.total;
+		g_traces.push_back(std::move(bt));
+		trace_free(&tr);
+	}
+	std::free(ents);
+	if (g_traces.empty())
+		fatal("no *.trace files in ", dir);
+}
+
+void set_profile(const std::string &name)
+{
+	int ncpu = (int)std::max(1u, std::thread::hardware_concurrency());
+
+	if (name == "quick")
+		g_prof = { 64, 256, 1024, 2000, 8, { 1024, 4096 }, std::min(2 * ncpu, 4) };
+	else if (name == "full")
+		g_prof = {
+			1024, 4096, 16384, SIZE_MAX, 32, { 1024, 4096, 16384, 65536 }, 2 * ncpu
+		};
+	else
+		fatal("--profile: ", "'" + name + "' is not quick or full");
+}
+
+/* Takes "--name=value" out of argv; true if it was there. */
+bool take_flag(int *argc, char **argv, const char *name, std::string *value)
+{
+	std::string prefix = std::string("--") + name + "=";
+
+	for (int i = 1; i < *argc; i++) {
+		if (std::strncmp(argv[i], prefix.c_str(), prefix.size()))
+			continue;
+		*value = argv[i] + prefix.size();
+		for (int j = i; j < *argc - 1; j++)
+			argv[j] = argv[j + 1];
+		(*argc)--;
+		return true;
+	}
+	return false;
+}
+
+void register_all(const std::string &main_trace)
+{
+	const bench_trace *main_tr = nullptr;
+
+	for (const auto &t : g_traces)
+		if (t.name == main_trace)
+			main_tr = &t;
+	if (!main_tr)
+		fatal("--main_trace: no trace named ", "'" + main_trace + "'");
+
+	typedef void (*tp_fn)(benchmark::State &, shared_pool *, std::string, const bench_trace *);
+	const struct {
+		const char *name;
+		tp_fn fn;
+	} ops[] = { { "alloc_free", bm_alloc_free },
+		    { "store", bm_store },
+		    { "load", bm_load },
+		    { "churn", bm_churn } };
+
+	for (const auto &b : g_backends) {
+		for (const auto &op : ops) {
+			for (const auto &t : g_traces) {
+				std::string name = std::string(op.name) + "/" + b + "/" + t.name;
+				/* Never freed: the benchmarks refer to it until exit. */
+				auto *sp = new shared_pool;
+				benchmark::RegisterBenchmark(name.c_str(), op.fn, sp, b, &t);
+			}
+			std::string name = std::string(op.name) + "_mt/" + b + "/" + main_tr->name;
+			benchmark::RegisterBenchmark(name.c_str(), op.fn, new shared_pool, b,
+						     main_tr)
+			    ->ThreadRange(1, g_prof.max_threads)
+			    ->UseRealTime();
+		}
+		for (size_t pages : g_prof.shrink_pages) {
+			std::string name =
+			    "shrink/" + b + "/" + main_tr->name + "/pages:" + std::to_string(pages);
+			benchmark::RegisterBenchmark(name.c_str(), bm_shrink, b, main_tr, pages)
+			    ->UseManualTime();
+		}
+		for (const auto &t : g_traces) {
+			std::string name = "density/" + b + "/" + t.name;
+			benchmark::RegisterBenchmark(name.c_str(), bm_density, b, &t)
+			    ->Iterations(1);
+		}
+	}
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	std::string profile = "full", dir = ZPOOL_TRACE_DIR, main_trace = "anon-lz4";
+
+	benchmark::Initialize(&argc, argv);
+	take_flag(&argc, argv, "profile", &profile);
+	take_flag(&argc, argv, "traces", &dir);
+	take_flag(&argc, argv, "main_trace", &main_trace);
+	if (benchmark::ReportUnrecognizedArguments(argc, argv))
+		return 2;
+	set_profile(profile);
+	load_traces(dir);
+
+	size_t n = zpool_types(nullptr, 0);
+	std::vector<const char *> names(n);
+	zpool_types(names.data(), n);
+	g_backends.assign(names.begin(), names.end());
+
+	rng r(7);
+	for (auto &c : g_payload)
+		c = (unsigned char)r.next();
+
+	benchmark::AddCustomContext("zpool_profile", profile);
+	benchmark::AddCustomContext("zpool_traces", dir);
+#ifdef NDEBUG
+	benchmark::AddCustomContext("zpool_build", "release (NDEBUG)");
+#else
+	benchmark::AddCustomContext("zpool_build",
+				    "debug: ZPOOL_DEBUG checks on, figures not comparable");
+#endif
+	register_all(main_trace);
+	benchmark::RunSpecifiedBenchmarks();
+	benchmark::Shutdown();
+	return 0;
+}
