@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * options.c - the command line and size traces of zpool_stress
+ *
+ * Every value is checked in full (no trailing junk, no silent wrap-around,
+ * ranges that keep a run meaningful), because a stress run that quietly
+ * did something other than what was asked proves nothing. Any problem is
+ * one line on stderr naming the flag or the file and line, and exit code 2.
+ */
+#include "stress.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* A size trace line longer than this is not a size. */
+#define TRACE_LINE_MAX 64
+
+static const char usage[] = "usage: zpool_stress [options]\n"
+			    "  --backend NAME|all     backend to stress (default: all); one of:";
+
+static const char usage_rest[] =
+    "  --threads N            owner threads, 1..256 (default 4)\n"
+    "  --reclaimers M         reclaimer threads, 0..64 (default 2)\n"
+    "  --slots K              swap entries, 1..4194304 (default 1024)\n"
+    "  --seconds S            run time per backend (default 2)\n"
+    "  --ops N                or: owner operations per backend\n"
+    "  --seed X               seed of payloads, PRNGs, fault injection (default 1)\n"
+    "  --max-pages P          pool capacity in pages, 1..1048576 (default 64)\n"
+    "  --fail-page-alloc PROB fail page allocations with probability PROB (default 0)\n"
+    "  --fail-evict PROB      evict callback refuses with probability PROB (default 0)\n"
+    "  --sizes uniform|FILE   object sizes: uniform 1..4096, or a trace file with one\n"
+    "                         size per line ('#' starts a comment line)\n"
+    "  --check-every N        zpool_check() under a pause every N operations (0 = off)\n"
+    "  --json                 print the summary as JSON\n"
+    "  --help                 this text\n"
+    "Exit: 0 all data verified, 1 data lost or an invariant broken, 2 bad usage.\n";
+
+static void print_usage(FILE *f)
+{
+	const char *names[STRESS_MAX_BACKENDS];
+	size_t n = zpool_types(names, STRESS_MAX_BACKENDS);
+
+	fputs(usage, f);
+	for (size_t i = 0; i < n && i < STRESS_MAX_BACKENDS; i++)
+		fprintf(f, " %s", names[i]);
+	fputc('\n', f);
+	fputs(usage_rest, f);
+}
+
+static int bad_value(const char *flag, const char *value, const char *want)
+{
+	fprintf(stderr, "zpool_stress: bad value '%s' for --%s: want %s\n", value, flag, want);
+	return -EINVAL;
+}
+
+/* Parse a whole decimal (or 0x) unsigned integer in [min, max]. */
+static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char want[96];
+	char *end;
+	unsigned long long v;
+
+	snprintf(want, sizeof(want), "an integer %llu..%llu", (unsigned long long)min,
+		 (unsigned long long)max);
+	/* strtoull accepts "-1" and wraps it; a sign is never valid here. */
+	if (!*s || strchr(s, '-') || strchr(s, '+'))
+		return bad_value(flag, s, want);
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		return bad_value(flag, s, want);
+	*out = v;
+	return 0;
+}
+
+/* Parse a finite number in [min, max]. */
+static int parse_double(const char *flag, const char *s, double min, double max, bool open_min,
+			const char *want, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || errno || *end || !isfinite(v) || v < min || v > max || (open_min && v == min))
+		return bad_value(flag, s, want);
+	*out = v;
+	return 0;
+}
+
+static int add_backend(struct stress_opts *o, const char *name)
+{
+	const char *names[STRESS_MAX_BACKENDS];
+	size_t n;
+
+	if (strcmp(name, "all") == 0) {
+		n = zpool_types(names, STRESS_MAX_BACKENDS);
+		if (n > STRESS_MAX_BACKENDS)
+			n = STRESS_MAX_BACKENDS;
+		for (size_t i = 0; i < n; i++)
+			o->backends[i] = names[i];
+		o->nr_backends = n;
+		return 0;
+	}
+	if (!zpool_has_pool(name)) {
+		fprintf(stderr, "zpool_stress: unknown backend '%s'; known:", name);
+		n = zpool_types(names, STRESS_MAX_BACKENDS);
+		for (size_t i = 0; i < n && i < STRESS_MAX_BACKENDS; i++)
+			fprintf(stderr, " %s", names[i]);
+		fputs(" all\n", stderr);
+		return -EINVAL;
+	}
+	o->backends[0] = name;
+	o->nr_backends = 1;
+	return 0;
+}
+
+/* Parse one trace line (without its newline) into a size, 1..4096. */
+static int parse_trace_line(const char *file, unsigned long lineno, char *line, uint32_t *size)
+{
+	char *s = line, *end;
+	unsigned long v;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	if (*s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > ZPOOL_PAGE_SIZE)
+		goto bad;
+	*size = (uint32_t)v;
+	return 0;
+bad:
+	fprintf(stderr, "zpool_stress: %s:%lu: bad size '%s': want an integer 1..%u\n", file,
+		lineno, s, ZPOOL_PAGE_SIZE);
+	return -EINVAL;
+}
+
+static int push_size(struct stress_opts *o, size_t *cap, uint32_t size)
+{
+	if (o->nr_sizes == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 256;
+		uint32_t *n = realloc(o->sizes, ncap * sizeof(*n));
+
+		if (!n) {
+			fputs("zpool_stress: out of memory reading the size trace\n", stderr);
+			return -ENOMEM;
+		}
+		o->sizes = n;
+		*cap = ncap;
+	}
+	o->sizes[o->nr_sizes++] = size;
+	return 0;
+}
+
+/*
+ * Read a size trace: one size per line; blank lines and lines starting
+ * with '#' (comments, of any length) are skipped. A size line longer than
+ * TRACE_LINE_MAX, holding a NUL byte, or not a size in 1..4096 fails the
+ * whole trace with its file and line.
+ */
+static int load_trace(struct stress_opts *o, const char *file)
+{
+	unsigned long lineno = 0;
+	size_t cap = 0, linecap = 0;
+	char *line = NULL;
+	uint32_t size;
+	ssize_t len;
+	int err = 0;
+	FILE *f = fopen(file, "r");
+
+	if (!f) {
+		fprintf(stderr, "zpool_stress: cannot open size trace '%s': %s\n", file,
+			strerror(errno));
+		return -EINVAL;
+	}
+	while (!err && (len = getline(&line, &linecap, f)) >= 0) {
+		lineno++;
+		if (len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (strlen(line) != (size_t)len) {
+			fprintf(stderr, "zpool_stress: %s:%lu: NUL byte in line\n", file, lineno);
+			err = -EINVAL;
+			break;
+		}
+		if (line[strspn(line, " \t\r")] == '\0' || line[strspn(line, " \t")] == '#')
+			continue;
+		if (len > TRACE_LINE_MAX) {
+			fprintf(stderr, "zpool_stress: %s:%lu: line longer than %d bytes\n", file,
+				lineno, TRACE_LINE_MAX);
+			err = -EINVAL;
+			break;
+		}
+		err = parse_trace_line(file, lineno, line, &size);
+		if (!err)
+			err = push_size(o, &cap, size);
+	}
+	if (!err && ferror(f)) {
+		fprintf(stderr, "zpool_stress: error reading size trace '%s'\n", file);
+		err = -EINVAL;
+	}
+	free(line);
+	fclose(f);
+	if (!err && !o->nr_sizes) {
+		fprintf(stderr, "zpool_stress: %s: the size trace holds no sizes\n", file);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+enum {
+	OPT_BACKEND = 256,
+	OPT_THREADS,
+	OPT_RECLAIMERS,
+	OPT_SLOTS,
+	OPT_SECONDS,
+	OPT_OPS,
+	OPT_SEED,
+	OPT_MAX_PAGES,
+	OPT_FAIL_PAGE_ALLOC,
+	OPT_FAIL_EVICT,
+	OPT_SIZES,
+	OPT_CHECK_EVERY,
+	OPT_JSON,
+	OPT_HELP,
+};
+
+static const struct option long_opts[] = {
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "reclaimers", required_argument, NULL, OPT_RECLAIMERS },
+	{ "slots", required_argument, NULL, OPT_SLOTS },
+	{ "seconds", required_argument, NULL, OPT_SECONDS },
+	{ "ops", required_argument, NULL, OPT_OPS },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "max-pages", required_argument, NULL, OPT_MAX_PAGES },
+	{ "fail-page-alloc", required_argument, NULL, OPT_FAIL_PAGE_ALLOC },
+	{ "fail-evict", required_argument, NULL, OPT_FAIL_EVICT },
+	{ "sizes", required_argument, NULL, OPT_SIZES },
+	{ "check-every", required_argument, NULL, OPT_CHECK_EVERY },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Apply one parsed flag; 0, -EINVAL, or 1 for --help. */
+static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *seconds_set)
+{
+	uint64_t v;
+	int err;
+
+	switch (opt) {
+	case OPT_BACKEND:
+		return add_backend(o, arg);
+	case OPT_THREADS:
+		err = parse_u64("threads", arg, 1, 256, &v);
+		o->threads = (unsigned int)v;
+		return err;
+	case OPT_RECLAIMERS:
+		err = parse_u64("reclaimers", arg, 0, 64, &v);
+		o->reclaimers = (unsigned int)v;
+		return err;
+	case OPT_SLOTS:
+		err = parse_u64("slots", arg, 1, 1u << 22, &v);
+		o->slots = (uint32_t)v;
+		return err;
+	case OPT_SECONDS:
+		*seconds_set = true;
+		return parse_double("seconds", arg, 0.0, 86400.0, true, "seconds in (0, 86400]",
+				    &o->seconds);
+	case OPT_OPS:
+		return parse_u64("ops", arg, 1, 1000000000000ULL, &o->ops);
+	case OPT_SEED:
+		return parse_u64("seed", arg, 0, UINT64_MAX, &o->seed);
+	case OPT_MAX_PAGES:
+		err = parse_u64("max-pages", arg, 1, 1u << 20, &v);
+		o->max_pages = (size_t)v;
+		return err;
+	case OPT_FAIL_PAGE_ALLOC:
+		return parse_double("fail-page-alloc", arg, 0.0, 1.0, false,
+				    "a probability in [0, 1]", &o->fail_page_alloc);
+	case OPT_FAIL_EVICT:
+		return parse_double("fail-evict", arg, 0.0, 1.0, false, "a probability in [0, 1]",
+				    &o->fail_evict);
+	case OPT_SIZES:
+		free(o->sizes);
+		o->sizes = NULL;
+		o->nr_sizes = 0;
+		o->sizes_name = arg;
+		return strcmp(arg, "uniform") == 0 ? 0 : load_trace(o, arg);
+	case OPT_CHECK_EVERY:
+		return parse_u64("check-every", arg, 0, UINT64_MAX, &o->check_every);
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_HELP:
+		return 1;
+	}
+	return -EINVAL;
+}
+
+/**
+ * stress_parse_options() - parse the command line into @o
+ * @argc: argument count
+ * @argv: arguments
+ * @o: filled with defaults, then with the flags given
+ *
+ * Return: 0 to run; 1 if --help was printed; -EINVAL after printing what
+ * is wrong (the caller exits with STRESS_EXIT_USAGE).
+ */
+int stress_parse_options(int argc, char **argv, struct stress_opts *o)
+{
+	bool seconds_set = false;
+	int opt, err;
+
+	memset(o, 0, sizeof(*o));
+	o->threads = 4;
+	o->reclaimers = 2;
+	o->slots = 1024;
+	o->seconds = 2.0;
+	o->seed = 1;
+	o->max_pages = 64;
+	o->sizes_name = "uniform";
+	add_backend(o, "all");
+
+	opterr = 0; /* our own messages, with the program name and the flag */
+	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+		if (opt == ':') {
+			fprintf(stderr, "zpool_stress: missing value for '%s'\n", argv[optind - 1]);
+			goto usage;
+		}
+		if (opt == '?') {
+			fprintf(stderr, "zpool_stress: unknown option '%s'\n", argv[optind - 1]);
+			goto usage;
+		}
+		err = apply_option(o, opt, optarg, &seconds_set);
+		if (err == 1) {
+			print_usage(stdout);
+			return 1;
+		}
+		if (err)
+			goto usage;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "zpool_stress: unexpected argument '%s'\n", argv[optind]);
+		goto usage;
+	}
+	if (o->ops && seconds_set) {
+		fputs("zpool_stress: give --seconds or --ops, not both\n", stderr);
+		goto usage;
+	}
+	if (o->ops)
+		o->seconds = 0;
+	return 0;
+usage:
+	fputs("zpool_stress: see --help\n", stderr);
+	return -EINVAL;
+}
+
+/* stress_free_options() - release what stress_parse_options() allocated. */
+void stress_free_options(struct stress_opts *o)
+{
+	free(o->sizes);
+	o->sizes = NULL;
+}

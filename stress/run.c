@@ -1,0 +1,808 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * run.c - slots, owner and reclaimer threads, and the evict callback
+ *
+ * The model is zswap's. Each of K slots plays a swap entry: it is empty,
+ * holds an object in the pool (handle, version, size), or holds the
+ * object's bytes in the backing store (a malloc'd copy: "written back",
+ * or "rejected" when the pool stayed full). Owners pick slots at random
+ * and store, load, invalidate or swap in; reclaimers call zpool_shrink()
+ * without pause; the evict callback writes objects back.
+ *
+ * Locks and their order (a thread only ever takes them left to right):
+ *
+ *	pause (rw) -> publish (rw) -> slot lock -> pool lock (in the backend)
+ *
+ * - slot lock: protects a slot's fields. Owners hold it to publish, load,
+ *   free or swap in; zpool_free() and zpool_map_handle() then take the
+ *   pool lock, which is the slot -> pool order of DESIGN.md.
+ * - The evict callback runs with no backend lock held (the contract), so
+ *   it may take a slot lock and call zpool_free() under it.
+ * - No thread calls zpool_shrink() while it holds a slot lock or publish:
+ *   the callback it may run needs both, so an owner whose zpool_malloc()
+ *   fails with -ENOMEM drops publish first (it holds no slot lock then:
+ *   a store allocates and writes the object before it locks the slot).
+ * - publish: stores hold it shared from zpool_malloc() until the handle is
+ *   published in its slot. The callback reads the object's header without
+ *   a lock (byte-wise atomics, as the owner writes it), so a new object
+ *   may still be half-written; when the slot named by the header does not
+ *   own the handle, the callback takes publish exclusively for a moment,
+ *   and once no store is in flight the header is complete and final. Then
+ *   "its slot does not own it" can only mean "its owner freed it", and the
+ *   callback returns 0 without touching it: the owner's zpool_free()
+ *   already happened, and the backend releases the memory when reclaim is
+ *   done with it. A handle under reclaim is never handed out again, so the
+ *   answer cannot go stale. publish is writer-preferring so that a
+ *   callback is not starved by a stream of stores.
+ * - pause: only with --check-every. Every owner operation and every
+ *   reclaimer shrink holds it shared; the thread that runs zpool_check()
+ *   takes it exclusively, so the check sees the pool between operations
+ *   (zbud's page count is updated outside its lock, so a check during an
+ *   operation can see the pool mid-way).
+ *
+ * A wrong byte anywhere during the run prints slot, version, offset,
+ * expected and seen byte, and exits 1 at once; the final pass counts every
+ * lost byte before failing.
+ */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
+#include "stress.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* zpool_malloc() attempts (with a shrink between) before a store is rejected. */
+#define STORE_TRIES 4
+/* Owners sample the pool's objects and pages every this many operations. */
+#define SAMPLE_EVERY 256
+/* Final-pass mismatches printed in full; the rest are only counted. */
+#define MISMATCHES_SHOWN 10
+
+enum slot_where { SLOT_EMPTY, SLOT_POOL, SLOT_BACKING };
+
+/**
+ * struct slot - one swap entry
+ * @lock: protects every field but @next_version
+ * @where: empty, in the pool, or in the backing store
+ * @rejected: in the backing store because the pool stayed full
+ * @version: version of the object held
+ * @size: its size in bytes
+ * @handle: its handle when in the pool
+ * @backing: its bytes when in the backing store
+ * @next_version: hands out versions to stores before they lock the slot
+ */
+struct slot {
+	pthread_mutex_t lock;
+	enum slot_where where;
+	bool rejected;
+	uint32_t version;
+	uint32_t size;
+	unsigned long handle;
+	unsigned char *backing;
+	atomic_uint next_version;
+};
+
+struct worker;
+
+/**
+ * struct run - one backend's run
+ * @o: the options
+ * @backend: the backend's name
+ * @pool: the pool under test
+ * @slots: the slots
+ * @publish: held shared by stores in flight, exclusively by the callback
+ * @pause: held shared by every operation when --check-every is on
+ * @stop: tells every thread to finish
+ * @ops_claimed: operations started, for --ops and --check-every
+ */
+struct run {
+	const struct stress_opts *o;
+	const char *backend;
+	struct zpool *pool;
+	struct slot *slots;
+	pthread_rwlock_t publish;
+	pthread_rwlock_t pause;
+	atomic_bool stop;
+	atomic_uint_least64_t ops_claimed;
+};
+
+/**
+ * struct worker - one thread
+ * @run: the run
+ * @tid: its thread
+ * @id: owners 0..N-1, reclaimers after them, the main thread last
+ * @rng: xorshift64* state
+ * @buf: expected bytes of the object being stored or checked
+ * @evict_buf: the same for the evict callback, which can run inside an
+ *	owner's operation while @buf holds that operation's object
+ * @c: what this thread counted
+ */
+struct worker {
+	struct run *run;
+	pthread_t tid;
+	unsigned int id;
+	uint64_t rng;
+	unsigned char buf[ZPOOL_PAGE_SIZE];
+	unsigned char evict_buf[ZPOOL_PAGE_SIZE];
+	struct stress_counters c;
+};
+
+/* The worker of the current thread: the evict callback counts into it. */
+static _Thread_local struct worker *self;
+
+static _Noreturn __attribute__((format(printf, 1, 2))) void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("zpool_stress: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stdout);
+	fflush(stderr);
+	/* Other threads are mid-operation: leave without running exit handlers. */
+	_exit(STRESS_EXIT_MISMATCH);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p)
+		die("out of memory (%zu bytes)", n);
+	return p;
+}
+
+static uint64_t rng_next(struct worker *w)
+{
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return w->rng * 0x2545f4914f6cdd1dULL;
+}
+
+static double rng_unit(struct worker *w)
+{
+	return (double)(rng_next(w) >> 11) * 0x1.0p-53;
+}
+
+static void rng_seed(struct worker *w, uint64_t seed)
+{
+	uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (w->id + 1);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	w->rng = (z ^ (z >> 31)) | 1; /* xorshift state must not be 0 */
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static const char *where_name(enum slot_where where, bool rejected)
+{
+	if (where == SLOT_POOL)
+		return "in the pool";
+	return rejected ? "in the backing store, rejected" : "in the backing store";
+}
+
+/*****************
+ * Objects and slots
+ *****************/
+
+static uint32_t pick_size(struct worker *w)
+{
+	const struct stress_opts *o = w->run->o;
+	uint32_t size;
+
+	if (o->nr_sizes)
+		size = o->sizes[rng_next(w) % o->nr_sizes];
+	else
+		size = 1 + (uint32_t)(rng_next(w) % ZPOOL_PAGE_SIZE);
+	return size < STRESS_HDR_SIZE ? STRESS_HDR_SIZE : size;
+}
+
+/*
+ * The header is written and read one byte at a time with atomics: the
+ * evict callback reads it before it can lock the slot, possibly while the
+ * store that allocated the handle is still writing it.
+ */
+static void write_object(struct zpool *pool, unsigned long handle, const unsigned char *obj,
+			 uint32_t size)
+{
+	unsigned char *p = zpool_map_handle(pool, handle, ZPOOL_MM_WO);
+
+	for (unsigned int i = 0; i < STRESS_HDR_SIZE; i++)
+		__atomic_store_n(&p[i], obj[i], __ATOMIC_RELAXED);
+	memcpy(p + STRESS_HDR_SIZE, obj + STRESS_HDR_SIZE, size - STRESS_HDR_SIZE);
+	zpool_unmap_handle(pool, handle);
+}
+
+static void read_header(struct zpool *pool, unsigned long handle, uint32_t hdr[4])
+{
+	const unsigned char *p = zpool_map_handle(pool, handle, ZPOOL_MM_RO);
+	unsigned char b[STRESS_HDR_SIZE];
+
+	for (unsigned int i = 0; i < STRESS_HDR_SIZE; i++)
+		b[i] = __atomic_load_n(&p[i], __ATOMIC_RELAXED);
+	zpool_unmap_handle(pool, handle);
+	memcpy(hdr, b, sizeof(b));
+}
+
+static bool header_is_valid(const struct run *r, const uint32_t hdr[4])
+{
+	return hdr[0] < r->o->slots && hdr[2] >= STRESS_HDR_SIZE && hdr[2] <= ZPOOL_PAGE_SIZE &&
+	       hdr[3] == stress_header_check(r->o->seed, hdr[0], hdr[1], hdr[2]);
+}
+
+/*
+ * Compare the bytes of slot @idx with what they must be; any difference
+ * ends the run. @buf receives the expected bytes. Slot lock held.
+ */
+static void verify_slot(struct worker *w, uint32_t idx, struct slot *s, unsigned char *buf)
+{
+	struct run *r = w->run;
+	const unsigned char *seen;
+	size_t off;
+	unsigned char got = 0;
+
+	stress_make_object(buf, r->o->seed, idx, s->version, s->size);
+	seen =
+	    s->where == SLOT_POOL ? zpool_map_handle(r->pool, s->handle, ZPOOL_MM_RO) : s->backing;
+	off = stress_first_mismatch(seen, buf, s->size);
+	if (off < s->size)
+		got = seen[off];
+	if (s->where == SLOT_POOL)
+		zpool_unmap_handle(r->pool, s->handle);
+	if (off < s->size)
+		die("MISMATCH backend %s slot %u version %u (%s, handle %#lx, size %u): "
+		    "offset %zu expected 0x%02x seen 0x%02x",
+		    r->backend, idx, s->version, where_name(s->where, s->rejected), s->handle,
+		    s->size, off, buf[off], got);
+	w->c.bytes_verified += s->size;
+}
+
+/* Release whatever the slot holds and mark it empty. Slot lock held. */
+static void drop_slot(struct run *r, struct slot *s)
+{
+	if (s->where == SLOT_POOL)
+		zpool_free(r->pool, s->handle);
+	else if (s->where == SLOT_BACKING)
+		free(s->backing);
+	s->where = SLOT_EMPTY;
+	s->rejected = false;
+	s->handle = 0;
+	s->backing = NULL;
+}
+
+/*****************
+ * The evict callback
+ *****************/
+
+#define EVICT_NOT_OWNED 1
+
+/*
+ * If the slot named by @hdr still owns @handle at that version, write the
+ * object back (or refuse, with probability --fail-evict) and return 0 or
+ * -EBUSY; otherwise EVICT_NOT_OWNED. Takes the slot lock, then the pool
+ * lock inside zpool_free().
+ */
+static int try_writeback(struct worker *w, unsigned long handle, const uint32_t hdr[4])
+{
+	struct run *r = w->run;
+	struct slot *s;
+	unsigned char *copy;
+	const unsigned char *p;
+
+	if (!header_is_valid(r, hdr))
+		return EVICT_NOT_OWNED;
+	s = &r->slots[hdr[0]];
+	pthread_mutex_lock(&s->lock);
+	if (s->where != SLOT_POOL || s->handle != handle || s->version != hdr[1]) {
+		pthread_mutex_unlock(&s->lock);
+		return EVICT_NOT_OWNED;
+	}
+	/* Whatever happens next, the object must be intact now. */
+	verify_slot(w, hdr[0], s, w->evict_buf);
+	if (r->o->fail_evict > 0.0 && rng_unit(w) < r->o->fail_evict) {
+		pthread_mutex_unlock(&s->lock);
+		w->c.evict_refusals++;
+		return -EBUSY;
+	}
+	copy = xmalloc(s->size);
+	p = zpool_map_handle(r->pool, handle, ZPOOL_MM_RO);
+	memcpy(copy, p, s->size);
+	zpool_unmap_handle(r->pool, handle);
+	zpool_free(r->pool, handle);
+	s->where = SLOT_BACKING;
+	s->handle = 0;
+	s->backing = copy;
+	pthread_mutex_unlock(&s->lock);
+	w->c.writebacks++;
+	return 0;
+}
+
+/*
+ * zswap's writeback: map the handle, read the header, lock the slot it
+ * names; see the top of this file for the protocol.
+ */
+static int stress_evict(struct zpool *pool, unsigned long handle, void *priv)
+{
+	struct worker *w = self;
+	uint32_t hdr[4];
+	int ret;
+
+	if (!w || w->run != priv)
+		die("evict callback on a thread that is not a stress worker");
+	read_header(pool, handle, hdr);
+	ret = try_writeback(w, handle, hdr);
+	if (ret != EVICT_NOT_OWNED)
+		return ret;
+
+	w->c.evict_slow++;
+	pthread_rwlock_wrlock(&w->run->publish);
+	read_header(pool, handle, hdr);
+	pthread_rwlock_unlock(&w->run->publish);
+	if (!header_is_valid(w->run, hdr))
+		die("backend %s: evict of handle %#lx, which holds no stress object "
+		    "(header %08x %08x %08x %08x) while no store is in flight",
+		    w->run->backend, handle, hdr[0], hdr[1], hdr[2], hdr[3]);
+	ret = try_writeback(w, handle, hdr);
+	if (ret != EVICT_NOT_OWNED)
+		return ret;
+	/* Freed by its owner: the backend releases it after reclaim. */
+	w->c.evict_stale++;
+	return 0;
+}
+
+/*****************
+ * Owner operations
+ *****************/
+
+static void count_shrink(struct stress_counters *c, int err)
+{
+	if (err == 0)
+		c->shrink_ok++;
+	else if (err == -EAGAIN)
+		c->shrink_eagain++;
+	else if (err == -EINVAL)
+		c->shrink_einval++;
+	else
+		die("zpool_shrink() returned %d", err);
+}
+
+/*
+ * zswap's store: allocate and write the object with no slot lock held,
+ * shrinking the pool on -ENOMEM; after STORE_TRIES failures keep the bytes
+ * in the backing store instead (zswap's reject path). Then lock the slot,
+ * drop what it held and publish the new object.
+ */
+static void op_store(struct worker *w, uint32_t idx)
+{
+	struct run *r = w->run;
+	struct slot *s = &r->slots[idx];
+	uint32_t size = pick_size(w);
+	uint32_t version = atomic_fetch_add_explicit(&s->next_version, 1, memory_order_relaxed) + 1;
+	unsigned char *backing = NULL;
+	unsigned long handle = 0;
+	int err;
+
+	stress_make_object(w->buf, r->o->seed, idx, version, size);
+	pthread_rwlock_rdlock(&r->publish);
+	for (unsigned int tries = 1;; tries++) {
+		err = zpool_malloc(r->pool, size, &handle);
+		if (err != -ENOMEM)
+			break;
+		w->c.enomem++;
+		if (tries == STORE_TRIES)
+			break;
+		pthread_rwlock_unlock(&r->publish);
+		w->c.owner_shrinks++;
+		err = zpool_shrink(r->pool, 1, NULL);
+		if (err && err != -EAGAIN && err != -EINVAL)
+			die("zpool_shrink() returned %d", err);
+		pthread_rwlock_rdlock(&r->publish);
+	}
+	if (err == 0) {
+		if (!handle)
+			die("backend %s: zpool_malloc() returned handle 0", r->backend);
+		write_object(r->pool, handle, w->buf, size);
+	} else if (err == -ENOMEM) {
+		backing = xmalloc(size);
+		memcpy(backing, w->buf, size);
+		w->c.rejects++;
+	} else {
+		die("backend %s: zpool_malloc(%u) returned %d", r->backend, size, err);
+	}
+
+	pthread_mutex_lock(&s->lock);
+	drop_slot(r, s);
+	s->where = backing ? SLOT_BACKING : SLOT_POOL;
+	s->rejected = backing != NULL;
+	s->version = version;
+	s->size = size;
+	s->handle = handle;
+	s->backing = backing;
+	pthread_mutex_unlock(&s->lock);
+	pthread_rwlock_unlock(&r->publish);
+	w->c.ops[OP_STORE]++;
+}
+
+/*
+ * Load, invalidate or swap in (load, then invalidate) slot @idx. Return
+ * false if the slot was empty and nothing was done.
+ */
+static bool op_access(struct worker *w, uint32_t idx, enum stress_op op)
+{
+	struct run *r = w->run;
+	struct slot *s = &r->slots[idx];
+
+	pthread_mutex_lock(&s->lock);
+	if (s->where == SLOT_EMPTY) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	if (s->where == SLOT_BACKING && op != OP_INVALIDATE)
+		w->c.backing_hits++;
+	if (op != OP_INVALIDATE)
+		verify_slot(w, idx, s, w->buf);
+	if (op != OP_LOAD)
+		drop_slot(r, s);
+	pthread_mutex_unlock(&s->lock);
+	w->c.ops[op]++;
+	return true;
+}
+
+/* 35% store, 40% load, 10% invalidate, 15% swap in; empty slots get a store. */
+static void owner_op(struct worker *w)
+{
+	struct run *r = w->run;
+	uint32_t idx = (uint32_t)(rng_next(w) % r->o->slots);
+	unsigned int pick = (unsigned int)(rng_next(w) % 100);
+	enum stress_op op = pick < 35	? OP_STORE
+			    : pick < 75 ? OP_LOAD
+			    : pick < 85 ? OP_INVALIDATE
+					: OP_SWAPIN;
+
+	if (op == OP_STORE || !op_access(w, idx, op))
+		op_store(w, idx);
+}
+
+/*****************
+ * Checks
+ *****************/
+
+/* Slots holding an object in the pool; every slot lock taken in turn. */
+static uint64_t count_pool_slots(struct run *r)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < r->o->slots; i++) {
+		pthread_mutex_lock(&r->slots[i].lock);
+		n += r->slots[i].where == SLOT_POOL;
+		pthread_mutex_unlock(&r->slots[i].lock);
+	}
+	return n;
+}
+
+/*
+ * With every other thread paused between operations: the backend's
+ * invariants hold, and the pool holds exactly the objects the slots say.
+ */
+static void paused_check(struct worker *w)
+{
+	struct run *r = w->run;
+	struct zpool_stats st;
+	char why[256];
+	uint64_t in_pool;
+
+	pthread_rwlock_wrlock(&r->pause);
+	if (zpool_check(r->pool, why, sizeof(why)))
+		die("backend %s: zpool_check failed during the run: %s", r->backend, why);
+	in_pool = count_pool_slots(r);
+	zpool_get_stats(r->pool, &st);
+	if (st.objects != in_pool)
+		die("backend %s: the pool counts %llu objects but the slots hold %llu", r->backend,
+		    (unsigned long long)st.objects, (unsigned long long)in_pool);
+	pthread_rwlock_unlock(&r->pause);
+	w->c.checks++;
+}
+
+static void sample_occupancy(struct worker *w)
+{
+	struct zpool_stats st;
+
+	zpool_get_stats(w->run->pool, &st);
+	if (st.pages) {
+		w->c.occupancy_objects += st.objects;
+		w->c.occupancy_pages += st.pages;
+	}
+}
+
+/*****************
+ * Threads
+ *****************/
+
+static void *owner_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	const struct stress_opts *o = r->o;
+	bool paused = o->check_every != 0;
+	uint64_t n;
+
+	self = w;
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		n = atomic_fetch_add_explicit(&r->ops_claimed, 1, memory_order_relaxed);
+		if (o->ops && n >= o->ops) {
+			/* Stop the reclaimers too, before they drain the pool. */
+			atomic_store(&r->stop, true);
+			break;
+		}
+		if (paused && n % o->check_every == o->check_every - 1)
+			paused_check(w);
+		if (paused)
+			pthread_rwlock_rdlock(&r->pause);
+		owner_op(w);
+		if (paused)
+			pthread_rwlock_unlock(&r->pause);
+		if (n % SAMPLE_EVERY == 0)
+			sample_occupancy(w);
+	}
+	return NULL;
+}
+
+static void *reclaimer_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	bool paused = r->o->check_every != 0;
+	int err;
+
+	self = w;
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		if (paused)
+			pthread_rwlock_rdlock(&r->pause);
+		err = zpool_shrink(r->pool, 1, NULL);
+		if (paused)
+			pthread_rwlock_unlock(&r->pause);
+		count_shrink(&w->c, err);
+		/* Nothing to reclaim: let the owners fill the pool. */
+		if (err == -EINVAL)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void init_rwlock_writer_first(pthread_rwlock_t *l)
+{
+	pthread_rwlockattr_t attr;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(l, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
+static void add_counters(struct stress_counters *sum, const struct stress_counters *c)
+{
+	const uint64_t *src = (const uint64_t *)c;
+	uint64_t *dst = (uint64_t *)sum;
+
+	_Static_assert(sizeof(*c) % sizeof(uint64_t) == 0, "counters are all uint64_t");
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++)
+		dst[i] += src[i];
+}
+
+/* Let the owners run for --seconds, or until they have done --ops. */
+static void run_threads(struct run *r, struct worker *workers, unsigned int nr,
+			struct stress_result *res)
+{
+	const struct stress_opts *o = r->o;
+	double start = now_seconds();
+	int err;
+
+	for (unsigned int i = 0; i < nr; i++) {
+		err = pthread_create(&workers[i].tid, NULL,
+				     i < o->threads ? owner_main : reclaimer_main, &workers[i]);
+		if (err)
+			die("cannot start thread %u: %s", i, strerror(err));
+	}
+	if (o->seconds > 0) {
+		double left;
+
+		while ((left = start + o->seconds - now_seconds()) > 0) {
+			struct timespec ts = { .tv_sec = (time_t)left,
+					       .tv_nsec =
+						   (long)((left - (double)(time_t)left) * 1e9) };
+
+			nanosleep(&ts, NULL);
+		}
+		atomic_store(&r->stop, true);
+	}
+	for (unsigned int i = 0; i < o->threads; i++)
+		pthread_join(workers[i].tid, NULL);
+	res->elapsed = now_seconds() - start;
+	atomic_store(&r->stop, true);
+	for (unsigned int i = o->threads; i < nr; i++)
+		pthread_join(workers[i].tid, NULL);
+}
+
+/*****************
+ * The final pass
+ *****************/
+
+/* Count the lost bytes of slot @idx, printing the first few slots' first. */
+static uint64_t final_verify_slot(struct worker *w, uint32_t idx, struct slot *s, uint64_t *shown)
+{
+	struct run *r = w->run;
+	const unsigned char *seen;
+	size_t off, lost;
+
+	stress_make_object(w->buf, r->o->seed, idx, s->version, s->size);
+	seen =
+	    s->where == SLOT_POOL ? zpool_map_handle(r->pool, s->handle, ZPOOL_MM_RO) : s->backing;
+	off = stress_first_mismatch(seen, w->buf, s->size);
+	lost = off < s->size ? stress_count_mismatches(seen, w->buf, s->size) : 0;
+	if (lost && (*shown)++ < MISMATCHES_SHOWN)
+		fprintf(stderr,
+			"zpool_stress: MISMATCH backend %s slot %u version %u (%s, size %u): "
+			"offset %zu expected 0x%02x seen 0x%02x (%zu bytes differ)\n",
+			r->backend, idx, s->version, where_name(s->where, s->rejected), s->size,
+			off, w->buf[off], seen[off], lost);
+	if (s->where == SLOT_POOL)
+		zpool_unmap_handle(r->pool, s->handle);
+	w->c.bytes_verified += s->size;
+	return lost;
+}
+
+static bool final_fail(struct stress_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static bool final_fail(struct stress_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "zpool_stress: FAIL backend %s: ", res->backend);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	res->failed = true;
+	return true;
+}
+
+/*
+ * Every thread has stopped: check the pool, verify every slot, free
+ * everything, and check the pool is empty, consistent and destroyable.
+ */
+static void final_pass(struct run *r, struct worker *w, struct stress_result *res)
+{
+	struct zpool_stats st;
+	uint64_t shown = 0;
+	char why[256];
+
+	self = w;
+	if (zpool_check(r->pool, why, sizeof(why)))
+		final_fail(res, "zpool_check after the run: %s", why);
+	zpool_get_stats(r->pool, &res->pool);
+	res->objects_at_end = count_pool_slots(r);
+	res->pages_at_end = res->pool.pages;
+	if (res->pool.objects != res->objects_at_end)
+		final_fail(res, "the pool counts %llu objects but the slots hold %llu",
+			   (unsigned long long)res->pool.objects,
+			   (unsigned long long)res->objects_at_end);
+
+	for (uint32_t i = 0; i < r->o->slots; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (s->where != SLOT_EMPTY)
+			res->bytes_lost += final_verify_slot(w, i, s, &shown);
+		drop_slot(r, s);
+	}
+	if (res->bytes_lost)
+		final_fail(res, "%llu bytes lost", (unsigned long long)res->bytes_lost);
+
+	zpool_get_stats(r->pool, &st);
+	if (zpool_get_total_size(r->pool) || st.pages || st.objects)
+		final_fail(res,
+			   "after freeing everything the pool holds %llu bytes, %llu pages, "
+			   "%llu objects",
+			   (unsigned long long)zpool_get_total_size(r->pool),
+			   (unsigned long long)st.pages, (unsigned long long)st.objects);
+	if (zpool_check(r->pool, why, sizeof(why)))
+		final_fail(res, "zpool_check on the emptied pool: %s", why);
+}
+
+/* The pool's eviction counters must agree with what the callback did. */
+static void check_evict_counters(struct stress_result *res)
+{
+	const struct stress_counters *c = &res->c;
+
+	if (res->pool.evictions != c->writebacks + c->evict_stale)
+		final_fail(res,
+			   "the pool counts %llu evictions but the callback returned 0 %llu times",
+			   (unsigned long long)res->pool.evictions,
+			   (unsigned long long)(c->writebacks + c->evict_stale));
+	if (res->pool.evict_failures != c->evict_refusals)
+		final_fail(res, "the pool counts %llu evict failures but the callback refused %llu",
+			   (unsigned long long)res->pool.evict_failures,
+			   (unsigned long long)c->evict_refusals);
+}
+
+/**
+ * stress_run_backend() - stress one backend and check it lost nothing
+ * @o: the options
+ * @backend: the backend's name
+ * @res: filled with the outcome
+ *
+ * A wrong byte seen during the run, or an unexpected return code, ends
+ * the process with STRESS_EXIT_MISMATCH at once.
+ *
+ * Return: 0 if every final check passed, -EUCLEAN otherwise (@res says
+ * why, and the reasons were printed).
+ */
+int stress_run_backend(const struct stress_opts *o, const char *backend, struct stress_result *res)
+{
+	const struct zpool_ops ops = { .evict = stress_evict };
+	unsigned int nr = o->threads + o->reclaimers;
+	struct run r = { .o = o, .backend = backend };
+	struct zpool_config cfg = {
+		.max_pages = o->max_pages,
+		.ops = &ops,
+		.priv = &r,
+		.fail_page_alloc_prob = o->fail_page_alloc,
+		.seed = o->seed,
+	};
+	struct worker *workers = calloc(nr + 1, sizeof(*workers));
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	res->backend = backend;
+	r.slots = calloc(o->slots, sizeof(*r.slots));
+	if (!workers || !r.slots)
+		die("out of memory for %u slots", o->slots);
+	err = zpool_create_pool(backend, &cfg, &r.pool);
+	if (err)
+		die("cannot create a %s pool of %zu pages: %s", backend, o->max_pages,
+		    strerror(-err));
+	for (uint32_t i = 0; i < o->slots; i++)
+		pthread_mutex_init(&r.slots[i].lock, NULL);
+	init_rwlock_writer_first(&r.publish);
+	init_rwlock_writer_first(&r.pause);
+	for (unsigned int i = 0; i <= nr; i++) {
+		workers[i].run = &r;
+		workers[i].id = i;
+		rng_seed(&workers[i], o->seed);
+	}
+
+	run_threads(&r, workers, nr, res);
+	final_pass(&r, &workers[nr], res);
+	for (unsigned int i = 0; i <= nr; i++)
+		add_counters(&res->c, &workers[i].c);
+	check_evict_counters(res);
+
+	err = zpool_destroy_pool(r.pool);
+	if (err)
+		final_fail(res, "zpool_destroy_pool returned %d", err);
+	for (uint32_t i = 0; i < o->slots; i++)
+		pthread_mutex_destroy(&r.slots[i].lock);
+	pthread_rwlock_destroy(&r.publish);
+	pthread_rwlock_destroy(&r.pause);
+	free(r.slots);
+	free(workers);
+	self = NULL;
+	return res->failed ? -EUCLEAN : 0;
+}
