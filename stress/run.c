@@ -693,6 +693,7 @@ static void final_pass(struct run *r, struct worker *w, struct stress_result *re
 	struct zpool_stats st;
 	uint64_t shown = 0;
 	char why[256];
+	int err;
 
 	self = w;
 	if (zpool_check(r->pool, why, sizeof(why)))
@@ -704,6 +705,12 @@ static void final_pass(struct run *r, struct worker *w, struct stress_result *re
 		final_fail(res, "the pool counts %llu objects but the slots hold %llu",
 			   (unsigned long long)res->pool.objects,
 			   (unsigned long long)res->objects_at_end);
+
+	/* Destroying a pool that holds objects must be refused, pool intact. */
+	if (res->objects_at_end && (err = zpool_destroy_pool(r->pool)) != -EBUSY)
+		die("backend %s: zpool_destroy_pool of a pool holding %llu objects returned %d, "
+		    "not -EBUSY",
+		    r->backend, (unsigned long long)res->objects_at_end, err);
 
 	for (uint32_t i = 0; i < r->o->slots; i++) {
 		struct slot *s = &r->slots[i];
