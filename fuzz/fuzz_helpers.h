@@ -54,7 +54,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_SLOTS     32	 /* objects a harness tracks */
-#define FZ_MAX_OPS   384 /* operations decoded from one input */
+#define FZ_MAX_OPS   128 /* operations decoded from one input */
 #define FZ_MAX_PAGES 64	 /* largest arena a harness creates */
 #define FZ_CHUNK     64u /* zbud's allocation granularity */
 #define FZ_NCHUNKS   (ZPOOL_PAGE_SIZE / FZ_CHUNK)
@@ -228,15 +228,15 @@ static inline uint8_t fz_pattern(uint8_t seed, size_t i)
 	return (uint8_t)(seed + i * 31u + (i >> 8) * 7u);
 }
 
-static inline void fz_fill(uint8_t *p, size_t n, uint8_t seed)
+__attribute__((noinline)) static void fz_fill(uint8_t *p, size_t n, uint8_t seed)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = fz_pattern(seed, i);
 }
 
 /* Check @p holds the pattern of slot @s; @what says where it was read. */
-static inline void fz_expect_pattern(const struct fz_harness *h, int s, const uint8_t *p,
-				     const char *what)
+__attribute__((noinline)) static void fz_expect_pattern(const struct fz_harness *h, int s,
+							const uint8_t *p, const char *what)
 {
 	const struct fz_obj *o = &h->obj[s];
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# run.sh - build the fuzz targets (fuzz preset: clang, libFuzzer, ASan+UBSan)
+# and run each for a while from its seeds and regressions.
+#
+#   fuzz/run.sh [--seconds N] [--jobs J] [--work DIR] [--merge] [--build DIR]
+#               [--no-build] [target...]
+#
+#   --seconds N  run each target N seconds (default 20)
+#   --jobs J     libFuzzer -fork=J worker processes per target (default 1)
+#   --work DIR   where new inputs, artifacts, logs and summary.json go
+#                (default build/fuzz-work); new inputs of target T are kept
+#                in DIR/T/corpus across runs
+#   --merge      afterwards, merge inputs with new coverage into corpus/T
+#                (libFuzzer -merge=1; only inputs that add coverage are added)
+#   --build DIR  build directory (default build/fuzz-run)
+#   --no-build   use the binaries already in the build directory
+#   target...    default: all targets
+#
+# Prints one line per target:
+#   FUZZ-SUMMARY target=T seconds=N execs=E exec_per_sec=X cov=C ft=F result=ok|FAIL
+# and writes the same as JSON to DIR/summary.json. Exits 1 if any target
+# crashed, aborted on a model mismatch or left an artifact (crash-, leak-,
+# timeout-, oom-), 2 on a usage error.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+all_targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
+seconds=20 jobs=1 work=$root/build/fuzz-work build=$root/build/fuzz-run merge=0 do_build=1
+targets=()
+
+usage() {
+	sed -n '4,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+need_number() {
+	[[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: $1 needs a positive integer, got '$2'" >&2; exit 2; }
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--seconds) [ $# -ge 2 ] || usage; need_number "$1" "$2"; seconds=$2; shift 2 ;;
+	--jobs) [ $# -ge 2 ] || usage; need_number "$1" "$2"; jobs=$2; shift 2 ;;
+	--work) [ $# -ge 2 ] || usage; work=$(realpath -m "$2"); shift 2 ;;
+	--build) [ $# -ge 2 ] || usage; build=$(realpath -m "$2"); shift 2 ;;
+	--merge) merge=1; shift ;;
+	--no-build) do_build=0; shift ;;
+	-h|--help) usage ;;
+	-*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	*)
+		[[ " ${all_targets[*]} " == *" $1 "* ]] ||
+			{ echo "run.sh: unknown target '$1' (targets: ${all_targets[*]})" >&2; exit 2; }
+		targets+=("$1"); shift ;;
+	esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+
+if [ $do_build = 1 ]; then
+	(cd "$root" && cmake --preset fuzz -B "$build" >/dev/null &&
+		cmake --build "$build" -j "$(nproc)" --target "${targets[@]}")
+fi
+
+mkdir -p "$work"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+failed=0
+json="["
+for t in "${targets[@]}"; do
+	bin=$build/fuzz/$t
+	[ -x "$bin" ] || { echo "run.sh: $bin not built" >&2; exit 2; }
+	dir=$work/$t
+	mkdir -p "$dir/corpus" "$dir/artifacts"
+	log=$dir/fuzz.log
+	args=(-max_total_time="$seconds" -max_len=4096 -print_final_stats=1
+		-artifact_prefix="$dir/artifacts/")
+	[ -s "$root/fuzz/$t.dict" ] && args+=(-dict="$root/fuzz/$t.dict")
+	[ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=0)
+	rc=0
+	"$bin" "${args[@]}" "$dir/corpus" "$root/corpus/$t" "$root/corpus/regressions/$t" \
+		>"$log" 2>&1 || rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
+	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)
+	if [ -z "$eps" ]; then # fork mode prints progress lines only
+		eps=$(grep -oE 'exec/s:? [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+$' || true)
+		execs=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#' || true)
+	fi
+	c=$(echo "$cov" | awk '{print $2}') f=$(echo "$cov" | awk '{print $4}')
+	result=ok
+	if [ $rc -ne 0 ] || [ -n "$(ls -A "$dir/artifacts")" ]; then
+		result=FAIL failed=1
+		echo "run.sh: $t failed (exit $rc); log: $log; artifacts:" >&2
+		ls "$dir/artifacts" >&2 || true
+		grep -E 'MISMATCH|ERROR|BUG' "$log" | head -n 5 >&2 || true
+	fi
+	if [ $merge = 1 ] && [ $result = ok ]; then
+		"$bin" -merge=1 -max_len=4096 "$root/corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
+			{ echo "run.sh: merge of $t failed, see $dir/merge.log" >&2; failed=1; }
+	fi
+	echo "FUZZ-SUMMARY target=$t seconds=$seconds jobs=$jobs execs=${execs:-0}" \
+		"exec_per_sec=${eps:-0} cov=${c:-0} ft=${f:-0} result=$result"
+	[ "$json" = "[" ] || json+=","
+	json+=$(printf '\n  {"target": "%s", "seconds": %s, "jobs": %s, "execs": %s, "exec_per_sec": %s, "cov": %s, "ft": %s, "result": "%s"}' \
+		"$t" "$seconds" "$jobs" "${execs:-0}" "${eps:-0}" "${c:-0}" "${f:-0}" "$result")
+done
+printf '%s\n]\n' "$json" >"$work/summary.json"
+exit $failed
