@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# zoo/run.sh - build each injected bug and find out which detector catches it
+#
+# Every bug in zoo/bugs.tsv sits behind #ifdef ZPOOL_BUG_<name> in the zbud
+# backend or the arena. For each bug this script builds a mutant (the fuzz
+# preset: libFuzzer, ASan+UBSan, which also builds the unit tests and the
+# stress harness under ASan; and the tsan preset for the stress harness),
+# runs every detector against it, each on its own clock and within the
+# budget: the unit tests, each fuzz target from its seed corpus, and the
+# stress harness under ASan and under TSan. A detector catches the bug when
+# it fails (a check, a sanitizer report, a crash). The bug's entry names the
+# detector that caught it soonest and after how many seconds (builds are
+# not counted); caught by none, it is MISSED. Bugs run in parallel, one per
+# job.
+#
+# Results: <out>/results.json (a list of {bug, caught, detector, seconds,
+# what, caught_by: {detector: seconds}}), <out>/results.md, and a log per bug and detector in <out>/logs/.
+#
+#   zoo/run.sh [--jobs N] [--budget SECONDS] [--out DIR] [--readme] [bug...]
+#
+# --readme copies the table into README.md between the zoo markers.
+# The clean code is run too, as a control: a detector that fails on it makes
+# the run fail.
+# Exit status: 0 when every bug run was caught, 1 when one was missed or a
+# detector failed on the clean code, 2 on bad usage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+usage() {
+	sed -n '/^#   zoo/p' "$0" | sed 's/^#   /usage: /' >&2
+	exit 2
+}
+
+jobs=$(nproc)
+budget=60
+out=build/zoo
+readme=0
+bugs=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--jobs) jobs=${2:?}; shift 2 ;;
+	--budget) budget=${2:?}; shift 2 ;;
+	--out) out=${2:?}; shift 2 ;;
+	--readme) readme=1; shift ;;
+	-h | --help) usage ;;
+	-*) echo "zoo: unknown option $1" >&2; usage ;;
+	*) bugs+=("$1"); shift ;;
+	esac
+done
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "zoo: --jobs must be a positive integer" >&2; exit 2; }
+[[ "$budget" =~ ^[1-9][0-9]*$ ]] || { echo "zoo: --budget must be a positive integer" >&2; exit 2; }
+
+known=$(grep -v '^#' zoo/bugs.tsv | cut -f1)
+if [ ${#bugs[@]} -eq 0 ]; then
+	mapfile -t bugs <<<"$known"
+fi
+for b in "${bugs[@]}"; do
+	grep -qx "$b" <<<"$known" || { echo "zoo: unknown bug '$b' (see zoo/bugs.tsv)" >&2; exit 2; }
+done
+
+mkdir -p "$out/logs" "$out/results"
+out=$(cd "$out" && pwd)
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export TSAN_OPTIONS="halt_on_error=1:exitcode=66"
+
+# build_mutant BUG: the two builds of one mutant; prints nothing on success.
+build_mutant() {
+	local bug=$1 log=$out/logs/$1.build.log
+	{
+		cmake --preset fuzz -B "$out/build/$bug/fuzz" -DZPOOL_BUG="${bug#clean}" &&
+			cmake --build "$out/build/$bug/fuzz" -j 1 --target \
+				test_contract test_zbud test_arena \
+				zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer zpool_stress &&
+			cmake --preset tsan -B "$out/build/$bug/tsan" -DZPOOL_BUG="${bug#clean}" &&
+			cmake --build "$out/build/$bug/tsan" -j 1 --target zpool_stress
+	} >"$log" 2>&1
+}
+
+# find_bin DIR NAME: the path of an executable built in DIR.
+find_bin() {
+	find "$1" -type f -name "$2" -perm -u+x -print -quit
+}
+
+# The detectors: "name|command". $F and $T are the two build folders, $W a
+# scratch folder, $S the budget in seconds.
+detectors() {
+	cat <<'EOF'
+unit/arena|$(find_bin $F test_arena)
+unit/zbud|$(find_bin $F test_zbud)
+unit/contract|$(find_bin $F test_contract)
+fuzz/zbud_reclaim_fuzzer|run_fuzzer zbud_reclaim_fuzzer
+fuzz/zpool_ops_fuzzer|run_fuzzer zpool_ops_fuzzer
+fuzz/zpool_diff_fuzzer|run_fuzzer zpool_diff_fuzzer
+stress/asan|$(find_bin $F zpool_stress) --backend zbud --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15)
+stress/tsan|$(find_bin $T zpool_stress) --backend zbud --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15)
+EOF
+}
+
+# cap N: N, or the budget if smaller.
+cap() {
+	local n=$1
+	[ "$S" -lt "$n" ] && n=$S
+	echo "$n"
+}
+
+# run_fuzzer NAME: fuzz from a copy of the seed corpus until a finding or
+# 20 s (or the budget) are up.
+run_fuzzer() {
+	local t=$1 bin
+	bin=$(find_bin "$F" "$t")
+	rm -rf "$W/$t" && mkdir -p "$W/$t/corpus" "$W/$t/artifacts"
+	cp -r "$top/corpus/$t/." "$W/$t/corpus/"
+	local dict=()
+	[ -s "$top/fuzz/$t.dict" ] && dict=(-dict="$top/fuzz/$t.dict")
+	"$bin" -max_total_time="$(cap 20)" -max_len=4096 "${dict[@]}" \
+		-artifact_prefix="$W/$t/artifacts/" "$W/$t/corpus"
+}
+
+# run_detector BUG NAME CMD: run one detector on its own clock; prints
+# "seconds" when it caught the bug, nothing when it did not.
+run_detector() {
+	local bug=$1 det=$2 cmd=$3 start rc=0
+	start=$(date +%s.%N)
+	timeout -k 5 "$((budget + 10))" bash -c 'eval "$1"' _ "$cmd" \
+		>"$out/logs/$bug.${det//\//_}.log" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", n - s }'
+	return 0
+}
+
+# run_bug BUG: build the mutant, run every detector, write $out/results/BUG.json.
+run_bug() {
+	local bug=$1 det cmd secs what caught_by=() first="" best=""
+	what=$(awk -F'\t' -v b="$bug" '$1 == b { print $2 }' zoo/bugs.tsv)
+	if [ "$bug" = clean ]; then
+		what="no bug: every detector must pass on the clean code"
+	fi
+	if build_mutant "$bug"; then
+		export F=$out/build/$bug/fuzz T=$out/build/$bug/tsan W=$out/build/$bug/work S=$budget
+		mkdir -p "$W"
+		while IFS='|' read -r det cmd; do
+			secs=$(run_detector "$bug" "$det" "$cmd")
+			[ -n "$secs" ] || continue
+			caught_by+=("\"$det\": $secs")
+			if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+				best=$secs
+				first=$det
+			fi
+		done < <(detectors)
+	else
+		echo "zoo: $bug: build failed, see $out/logs/$bug.build.log" >&2
+	fi
+	printf '{"bug": "%s", "caught": %s, "detector": "%s", "seconds": %s, "what": "%s", "caught_by": {%s}}\n' \
+		"$bug" "$([ -n "$first" ] && echo true || echo false)" "${first:-MISSED}" "${best:-null}" \
+		"$what" "$(IFS=,; echo "${caught_by[*]}")" >"$out/results/$bug.json"
+	if [ "$bug" = clean ]; then
+		printf 'zoo: %-28s %s\n' "$bug" "$([ -z "$first" ] && echo "no detector failed (as it must)" || echo "DETECTOR FAILED: $first")" >&2
+	elif [ -n "$first" ]; then
+		printf 'zoo: %-28s first caught by %s after %ss\n' "$bug" "$first" "$best" >&2
+	else
+		printf 'zoo: %-28s MISSED\n' "$bug" >&2
+	fi
+}
+
+export -f run_bug run_detector build_mutant detectors find_bin cap run_fuzzer
+export out budget top
+
+# The clean code runs beside the bugs: a detector that fails on it is broken,
+# and its catches of the bugs would mean nothing.
+rm -f "$out"/results/*.json
+printf '%s\n' clean "${bugs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_bug "$@"' _ {}
+
+python3 - "$out" "$readme" <<'PY'
+import json, pathlib, re, subprocess, sys
+
+out = pathlib.Path(sys.argv[1])
+rows = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+clean = next(r for r in rows if r["bug"] == "clean")
+rows.remove(clean)
+if clean["caught_by"]:
+    sys.exit(f"zoo: detectors fail on the clean code, so they prove nothing: {clean['caught_by']}"
+             f" (logs: {out}/logs/clean.*.log)")
+order = [l.split("\t")[0] for l in pathlib.Path("zoo/bugs.tsv").read_text().splitlines()
+         if l and not l.startswith("#")]
+rows.sort(key=lambda r: order.index(r["bug"]))
+(out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+caught = sum(r["caught"] for r in rows)
+md = [f"{caught} of {len(rows)} injected bugs caught (budget per bug as given to zoo/run.sh; "
+      f"{nproc} cores, {cpu}).", "",
+      "| bug | what it breaks | first caught by | seconds | all detectors that caught it (seconds) |",
+      "|---|---|---|---|---|"]
+for r in rows:
+    det = r["detector"] if r["caught"] else "**MISSED**"
+    every = ", ".join(f"{d} ({s})" for d, s in sorted(r["caught_by"].items(), key=lambda kv: kv[1]))
+    md.append(f"| `{r['bug']}` | {r['what']} | {det} | {r['seconds']} | {every} |")
+text = "\n".join(md) + "\n"
+(out / "results.md").write_text(text)
+print(text)
+if sys.argv[2] == "1":
+    readme = pathlib.Path("README.md")
+    s = readme.read_text()
+    new, n = re.subn(r"(<!-- zoo:begin -->\n).*?(<!-- zoo:end -->)",
+                     lambda m: m.group(1) + text + m.group(2), s, flags=re.S)
+    if n != 1:
+        sys.exit("zoo: README.md has no <!-- zoo:begin --> ... <!-- zoo:end --> section")
+    readme.write_text(new)
+sys.exit(0 if caught == len(rows) else 1)
+PY
