@@ -574,6 +574,12 @@ static size_t anon_regions(pid_t pid, struct region **out)
 			continue;
 		if (name[0] && strcmp(name, "[heap]"))
 			continue;
+		/*
+		 * Terabyte-sized reservations are sanitizer shadow memory, not
+		 * heap; walking their page tables would take hours.
+		 */
+		if (end - start > (64ULL << 30))
+			continue;
 		if (nr == cap) {
 			cap = cap ? cap * 2 : 64;
 			r = realloc(r, cap * sizeof(*r));
@@ -602,22 +608,27 @@ static size_t touched_pages(pid_t pid, const struct region *reg, size_t nreg, ui
 	if (fd < 0)
 		die("%s: %s", path, strerror(errno));
 	for (i = 0; i < nreg; i++) {
-		uint64_t a;
+		uint64_t a, e[512];
 
-		for (a = reg[i].start; a < reg[i].end; a += PAGE) {
-			uint64_t e;
+		for (a = reg[i].start; a < reg[i].end; a += PAGE * 512) {
+			uint64_t n = (reg[i].end - a) / PAGE, k;
 
-			if (pread(fd, &e, sizeof(e), (off_t)(a / PAGE * sizeof(e))) != sizeof(e))
+			if (n > 512)
+				n = 512;
+			if (pread(fd, e, n * sizeof(e[0]), (off_t)(a / PAGE * sizeof(e[0]))) !=
+			    (ssize_t)(n * sizeof(e[0])))
 				die("%s: short read", path);
-			if (!(e & (3ULL << 62)))
-				continue;
-			if (nr == cap) {
-				cap = cap ? cap * 2 : 4096;
-				addrs = realloc(addrs, cap * sizeof(*addrs));
-				if (!addrs)
-					die("out of memory");
+			for (k = 0; k < n; k++) {
+				if (!(e[k] & (3ULL << 62)))
+					continue;
+				if (nr == cap) {
+					cap = cap ? cap * 2 : 4096;
+					addrs = realloc(addrs, cap * sizeof(*addrs));
+					if (!addrs)
+						die("out of memory");
+				}
+				addrs[nr++] = a + k * PAGE;
 			}
-			addrs[nr++] = a;
 		}
 	}
 	close(fd);

@@ -47,6 +47,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <dirent.h>
 #include <mutex>
 #include <string>
@@ -129,6 +130,9 @@ struct shared_pool {
 	struct zpool *pool = nullptr;
 	std::vector<unsigned long> background;
 };
+
+/* One per throughput benchmark; a deque, so the addresses stay put. */
+std::deque<shared_pool> g_pools;
 
 int store_one(struct zpool *pool, size_t size, unsigned long *h)
 {
@@ -575,13 +579,12 @@ void register_all(const std::string &main_trace)
 		for (const auto &op : ops) {
 			for (const auto &t : g_traces) {
 				std::string name = std::string(op.name) + "/" + b + "/" + t.name;
-				/* Never freed: the benchmarks refer to it until exit. */
-				auto *sp = new shared_pool;
-				benchmark::RegisterBenchmark(name.c_str(), op.fn, sp, b, &t);
+				benchmark::RegisterBenchmark(name.c_str(), op.fn,
+							     &g_pools.emplace_back(), b, &t);
 			}
 			std::string name = std::string(op.name) + "_mt/" + b + "/" + main_tr->name;
-			benchmark::RegisterBenchmark(name.c_str(), op.fn, new shared_pool, b,
-						     main_tr)
+			benchmark::RegisterBenchmark(name.c_str(), op.fn, &g_pools.emplace_back(),
+						     b, main_tr)
 			    ->ThreadRange(1, g_prof.max_threads)
 			    ->UseRealTime();
 		}

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""report.py - Markdown tables and gnuplot data from zpool_bench JSON.
+
+Reads the JSON that zpool_bench writes with --benchmark_out (every
+repetition kept), takes the median of each benchmark's repetitions itself
+(so it works whether or not the aggregates were written), and writes into
+OUTDIR:
+
+  results.md        the tables: throughput, threads, shrink, density,
+                    and the issue's targets checked against the figures
+  threads.dat       Mops/s against threads, one block per op and backend
+  shrink.dat        ns per reclaimed page against pool pages, per backend
+  density.dat       pool bytes / ideal bytes, per trace and backend
+
+Every figure printed comes from the JSON; nothing is typed in by hand.
+Python standard library only.
+
+usage: report.py BENCH.json OUTDIR [--machine TEXT] [--command TEXT]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+from collections import OrderedDict
+
+
+def fail(msg):
+    sys.stderr.write("report.py: %s\n" % msg)
+    sys.exit(1)
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        fail("%s: %s" % (path, e))
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        fail("%s: not Google Benchmark JSON (no 'benchmarks' list)" % path)
+    return data
+
+
+def medians(data):
+    """run_name -> {field: median over repetitions}, in first-seen order."""
+    runs = OrderedDict()
+    for b in data["benchmarks"]:
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        if b.get("error_occurred"):
+            fail("benchmark %s failed: %s" % (b.get("name"), b.get("error_message")))
+        runs.setdefault(b.get("run_name", b["name"]), []).append(b)
+    out = OrderedDict()
+    for name, reps in runs.items():
+        m = {"threads": reps[0].get("threads", 1), "reps": len(reps)}
+        for k, v in reps[0].items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                m[k] = statistics.median(r[k] for r in reps if k in r)
+        parts = name.split("/")
+        m["op"], m["backend"], m["trace"] = parts[0], parts[1], parts[2]
+        for p in parts[3:]:
+            if p.startswith("pages:"):
+                m["pages"] = int(p[6:])
+        out[name] = m
+    if not out:
+        fail("no benchmark results in the JSON")
+    return out
+
+
+def fmt(v, digits=3):
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    return ("%%.%dg" % digits) % v
+
+
+def table(head, rows):
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append("| " + " | ".join(r) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("json")
+    ap.add_argument("outdir")
+    ap.add_argument("--machine", default="")
+    ap.add_argument("--command", default="")
+    args = ap.parse_args()
+
+    data = load(args.json)
+    res = medians(data)
+    ctx = data.get("context", {})
+    backends = list(OrderedDict((m["backend"], 1) for m in res.values()))
+    traces = list(OrderedDict((m["trace"], 1) for m in res.values() if m["op"] == "density"))
+
+    def get(op, backend, trace, threads=None, pages=None):
+        for m in res.values():
+            if (m["op"], m["backend"], m["trace"]) != (op, backend, trace):
+                continue
+            if threads is not None and m["threads"] != threads:
+                continue
+            if pages is not None and m.get("pages") != pages:
+                continue
+            return m
+        return None
+
+    md = []
+    reps = max(m["reps"] for m in res.values())
+    md.append("Machine: %s. Date: %s. Build: %s. Profile: %s, %d repetition(s), "
+              "medians shown.\n" % (args.machine or ctx.get("host_name", "?"),
+                                    ctx.get("date", "?"), ctx.get("zpool_build", "?"),
+                                    ctx.get("zpool_profile", "?"), reps))
+    if args.command:
+        md.append("Regenerate with: `%s`\n" % args.command)
+
+    # Throughput, single-threaded (CPU time).
+    md.append("\n### Throughput, single-threaded (Mops/s and payload GiB/s, CPU time)\n\n")
+    head = ["op", "trace"] + ["%s Mops/s" % b for b in backends] + \
+        ["%s GiB/s" % b for b in backends]
+    rows = []
+    for op in ("alloc_free", "store", "load", "churn"):
+        for t in traces:
+            ms = [get(op, b, t) for b in backends]
+            if not any(ms):
+                continue
+            rows.append([op, t] +
+                        [fmt(m and m.get("items_per_second", 0) / 1e6) for m in ms] +
+                        [fmt(m and m.get("bytes_per_second", 0) / 2**30) for m in ms])
+    md.append(table(head, rows))
+
+    # Threads on one shared pool (wall time).
+    thread_counts = sorted({m["threads"] for m in res.values() if m["op"].endswith("_mt")})
+    dat = []
+    if thread_counts:
+        mt_trace = next(m["trace"] for m in res.values() if m["op"].endswith("_mt"))
+        md.append("\n### Threads on one shared pool, trace %s (Mops/s, wall time)\n\n" % mt_trace)
+        head = ["op", "backend"] + ["%d thr" % n for n in thread_counts]
+        rows = []
+        for op in ("alloc_free_mt", "store_mt", "load_mt", "churn_mt"):
+            for b in backends:
+                ms = [get(op, b, mt_trace, threads=n) for n in thread_counts]
+                if not any(ms):
+                    continue
+                rows.append([op[:-3], b] +
+                            [fmt(m and m.get("items_per_second", 0) / 1e6) for m in ms])
+                dat.append('"%s %s"' % (op[:-3], b))
+                for n, m in zip(thread_counts, ms):
+                    if m:
+                        dat.append("%d %g" % (n, m["items_per_second"] / 1e6))
+                dat.append("\n")
+        md.append(table(head, rows))
+    with open(os.path.join(args.outdir, "threads.dat"), "w") as f:
+        f.write("\n".join(dat) + "\n")
+
+    # Shrink cost per reclaimed page against pool size.
+    pages = sorted({m["pages"] for m in res.values() if m["op"] == "shrink"})
+    flat = {}
+    dat = []
+    if pages:
+        sh_trace = next(m["trace"] for m in res.values() if m["op"] == "shrink")
+        md.append("\n### Shrink: ns per reclaimed page on a full pool, trace %s\n\n" % sh_trace)
+        head = ["backend"] + ["%d pages" % p for p in pages] + ["largest / smallest pool"]
+        rows = []
+        for b in backends:
+            ms = [get("shrink", b, sh_trace, pages=p) for p in pages]
+            ns = [m and m["sec_per_page"] * 1e9 for m in ms]
+            if not any(ns):
+                continue
+            flat[b] = ns[-1] / ns[0] if ns[0] and ns[-1] else None
+            rows.append([b] + [fmt(v) for v in ns] + [fmt(flat[b])])
+            dat.append('"%s"' % b)
+            for p, v in zip(pages, ns):
+                if v:
+                    dat.append("%d %g" % (p, v))
+            dat.append("\n")
+        md.append(table(head, rows))
+    with open(os.path.join(args.outdir, "shrink.dat"), "w") as f:
+        f.write("\n".join(dat) + "\n")
+
+    # Density.
+    md.append("\n### Density: the trace's sizes stored in a fresh pool, and after churn "
+              "(a random half freed and refilled)\n\n")
+    head = ["backend", "trace", "objects", "objs/page", "payload/pool", "pool/ideal",
+            "pool/uncompressed", "churn: objs/page", "churn: pool/ideal"]
+    rows = []
+    dat = ["trace " + " ".join(backends)]
+    for t in traces:
+        line = [t]
+        for b in backends:
+            m = get("density", b, t)
+            if not m:
+                line.append("NaN")
+                continue
+            rows.append([b, t, "%d" % m["objects"], fmt(m["objs_per_page"]),
+                         fmt(m["payload_per_pool"]), fmt(m["pool_vs_ideal"]),
+                         fmt(m["pool_vs_uncompressed"]), fmt(m["objs_per_page_churn"]),
+                         fmt(m["pool_vs_ideal_churn"])])
+            line.append("%g" % m["pool_vs_ideal"])
+        dat.append(" ".join(line))
+    md.append(table(head, rows))
+    with open(os.path.join(args.outdir, "density.dat"), "w") as f:
+        f.write("\n".join(dat) + "\n")
+
+    # The targets of the issue, checked against the figures above.
+    md.append("\n### Targets\n\n")
+    rows = []
+    if "zbud" in backends and "malloc" in backends:
+        for t in traces:
+            z, m = get("alloc_free", "zbud", t), get("alloc_free", "malloc", t)
+            if z and m:
+                ratio = z["cpu_time"] / m["cpu_time"]
+                rows.append(["zbud alloc+free within 2x of malloc", t,
+                             "zbud/malloc time %s" % fmt(ratio),
+                             "met" if ratio <= 2 else "NOT met"])
+    for b, r in flat.items():
+        rows.append(["shrink cost per page flat, %d to %d pages" % (pages[0], pages[-1]), b,
+                     "ratio %s" % fmt(r),
+                     "flat (<= 1.5x)" if r is not None and r <= 1.5 else "NOT flat"])
+    for b in backends:
+        ms = [get("density", b, t) for t in traces]
+        vals = [m["pool_vs_ideal"] for m in ms if m]
+        if vals:
+            rows.append(["density against the ideal, every trace", b,
+                         "pool/ideal %s..%s" % (fmt(min(vals)), fmt(max(vals))), "reported"])
+    md.append(table(["target", "where", "figure", "verdict"], rows))
+
+    with open(os.path.join(args.outdir, "results.md"), "w") as f:
+        f.write("".join(md))
+
+
+if __name__ == "__main__":
+    main()
