@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# oss_fuzz_test.sh - run oss-fuzz/build.sh here as OSS-Fuzz would, check what
+# lands in $OUT, and run each fuzzer from its seed zip for a few seconds.
+#   fuzz/oss_fuzz_test.sh [seconds]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-2}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/src" "$tmp/work" "$tmp/out"
+ln -s "$root" "$tmp/src/zpool-harness"
+export CC=clang CXX=clang++ SRC=$tmp/src WORK=$tmp/work OUT=$tmp/out
+export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link"
+export CXXFLAGS="$CFLAGS" LIB_FUZZING_ENGINE=-fsanitize=fuzzer
+"$root/oss-fuzz/build.sh"
+"$root/.clusterfuzzlite/build.sh" >/dev/null # same build through the CFLite entry
+
+for t in zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer; do
+	for f in "$t" "${t}_seed_corpus.zip" "$t.options"; do
+		[ -s "$OUT/$f" ] || { echo "oss_fuzz_test: \$OUT/$f missing" >&2; exit 1; }
+	done
+	n=$(unzip -Z1 "$OUT/${t}_seed_corpus.zip" | wc -l)
+	[ "$n" -gt 0 ] || { echo "oss_fuzz_test: empty seed zip for $t" >&2; exit 1; }
+	mkdir -p "$tmp/run/$t/new"
+	unzip -q -o "$OUT/${t}_seed_corpus.zip" -d "$tmp/run/$t/seeds"
+	(cd "$tmp/run/$t" && "$OUT/$t" -max_total_time="$secs" -max_len=4096 \
+		-artifact_prefix="$tmp/run/$t/" new seeds >log 2>&1) ||
+		{ echo "oss_fuzz_test: $t failed:" >&2; tail -n 20 "$tmp/run/$t/log" >&2; exit 1; }
+	echo "oss_fuzz_test: $t ok, $n seeds, $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$tmp/run/$t/log" | tail -n 1)"
+done

@@ -1,0 +1,49 @@
+#!/bin/bash -eu
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# build.sh - OSS-Fuzz / ClusterFuzzLite build of the zpool-harness fuzzers.
+#
+# Uses only what the fuzzing infrastructure provides: $CC, $CFLAGS (sanitizer
+# and coverage flags of the engine), $LIB_FUZZING_ENGINE, $SRC, $WORK, $OUT.
+# Compiles zpool/*.c and backends/<name>/*.c for every ZPOOL_BACKEND(name)
+# line of backends/backends.def (as the CMake build does), links each target
+# with the engine, and puts in $OUT per fuzzer: the binary,
+# <fuzzer>_seed_corpus.zip (corpus/<fuzzer>/ plus its regressions),
+# <fuzzer>.dict (if not empty) and <fuzzer>.options.
+src=${ZPOOL_SRC:-$SRC/zpool-harness}
+build=$WORK/zpool-build
+rm -rf "$build"
+mkdir -p "$build" "$OUT"
+
+backends=$(sed -n 's/^ZPOOL_BACKEND(\([a-z0-9_]*\)).*/\1/p' "$src/backends/backends.def")
+[ -n "$backends" ] || { echo "build.sh: no ZPOOL_BACKEND lines in backends.def" >&2; exit 1; }
+sources=("$src"/zpool/*.c)
+for b in $backends; do
+	ls "$src/backends/$b/"*.c >/dev/null 2>&1 ||
+		{ echo "build.sh: backend $b has no .c file" >&2; exit 1; }
+	sources+=("$src/backends/$b/"*.c)
+done
+
+objs=()
+for f in "${sources[@]}"; do
+	o=$build/$(echo "${f#$src/}" | tr / _).o
+	$CC $CFLAGS -std=gnu11 -I"$src/include" -I"$src/zpool" -I"$src/backends" -c "$f" -o "$o"
+	objs+=("$o")
+done
+ar rcs "$build/libzpool.a" "${objs[@]}"
+
+for t in zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer; do
+	$CC $CFLAGS -std=gnu11 -I"$src/include" -c "$src/fuzz/$t.c" -o "$build/$t.o"
+	# The engine may be a C++ library (libFuzzer, AFL++ driver): link with $CXX.
+	${CXX:-clang++} $CXXFLAGS "$build/$t.o" -o "$OUT/$t" $LIB_FUZZING_ENGINE \
+		"$build/libzpool.a" -lpthread
+	rm -f "$OUT/${t}_seed_corpus.zip"
+	(cd "$src/corpus" && zip -q -r -j "$OUT/${t}_seed_corpus.zip" "$t" "regressions/$t" -x '*/.gitkeep')
+	[ -s "$src/fuzz/$t.dict" ] && cp "$src/fuzz/$t.dict" "$OUT/$t.dict"
+	cat >"$OUT/$t.options" <<OPTS
+[libfuzzer]
+max_len = 4096
+OPTS
+	[ -s "$src/fuzz/$t.dict" ] && echo "dict = $t.dict" >>"$OUT/$t.options"
+done
+echo "build.sh: built $(echo $backends) into $OUT"
