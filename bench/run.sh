@@ -11,12 +11,13 @@
 #
 #   bench/run.sh [--quick|--full] [--out DIR] [--reps N] [--baseline OLD.json]
 #                [--update-readme]
-# --quick: small pools, short runs (about half a minute); --full (default):
-# the report's profile. --baseline compares against bench.json of another
+# --quick: small pools, short runs (under a minute); --full (default): the
+# report's profile (about 3 minutes on 2 CPUs). --reps defaults to 3. --baseline compares against bench.json of another
 # build (e.g. run.sh --out /tmp/old on the old commit first).
 # --update-readme splices results.md into bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+invocation="bench/run.sh${*:+ $*}"
 
 profile=full
 out=build/bench-report
@@ -36,7 +37,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$reps" in
-"") [ "$profile" = quick ] && reps=3 || reps=5 ;;
+"") reps=3 ;;
 *[!0-9]*|0) echo "run.sh: --reps: '$reps' is not a positive number" >&2; exit 2 ;;
 esac
 if [ -n "$baseline" ] && [ ! -r "$baseline" ]; then
@@ -53,14 +54,13 @@ mkdir -p "$out"
 
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 machine="${model:-unknown CPU}, $(nproc) CPUs, $(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024 / 1024)) GiB, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-command="bench/run.sh --$profile${reps:+ --reps $reps}"
 
 echo "run.sh: $profile profile, $reps repetitions, on $machine" >&2
 "$build/bench/zpool_bench" --profile="$profile" --benchmark_min_time="$min_time" \
 	--benchmark_repetitions="$reps" --benchmark_display_aggregates_only=true \
 	--benchmark_out="$out/bench.json" --benchmark_out_format=json >&2
 
-python3 bench/report.py "$out/bench.json" "$out" --machine "$machine" --command "$command"
+python3 bench/report.py "$out/bench.json" "$out" --machine "$machine" --command "$invocation"
 
 # Plots: the .dat files report.py wrote, one PNG each.
 density_cols=$(head -1 "$out/density.dat" | wc -w)
@@ -108,12 +108,12 @@ print(" ".join(seen))' "$out/bench.json")
 	: >"$out/compare-backends.txt"
 	for b in $backends; do
 		[ "$b" = "$first" ] && continue
-		/usr/bin/python3 "$compare" -d /dev/null filters "$out/bench.json" "/$first/" "/$b/" \
+		/usr/bin/python3 "$compare" --no-color -a -d /dev/null filters "$out/bench.json" "/$first/" "/$b/" \
 			>>"$out/compare-backends.txt"
 	done
 	echo "run.sh: wrote $out/compare-backends.txt" >&2
 	if [ -n "$baseline" ]; then
-		/usr/bin/python3 "$compare" benchmarks "$baseline" "$out/bench.json" \
+		/usr/bin/python3 "$compare" --no-color -a -d /dev/null benchmarks "$baseline" "$out/bench.json" \
 			>"$out/compare-builds.txt"
 		echo "run.sh: wrote $out/compare-builds.txt" >&2
 	fi
