@@ -4,6 +4,7 @@
  *
  * Input format (all integers little-endian):
  *   byte 0      backend: index into zpool_types(), modulo their number
+ *               (ignored when ZPOOL_FUZZ_BACKEND names one)
  *   byte 1      arena capacity: 1 + b % 32 pages (small, so -ENOMEM and
  *               reclaim happen within a few operations)
  *   byte 2      fault injection: b % 8 == 7: fail every 2 + (b >> 3) % 8th
@@ -25,6 +26,30 @@
 
 static uint8_t store[FZ_SLOTS][ZPOOL_PAGE_SIZE];
 static struct fz_harness harness;
+/* Set from ZPOOL_FUZZ_BACKEND: every input then runs on this backend. */
+static const char *pinned_type;
+
+/*
+ * ZPOOL_FUZZ_BACKEND=name pins the backend, so that a campaign can fuzz
+ * and report each backend on its own; the input's backend byte is then
+ * read and ignored, so one corpus serves every backend.
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *name = getenv("ZPOOL_FUZZ_BACKEND");
+
+	(void)argc, (void)argv;
+	if (!name || !*name)
+		return 0;
+	if (!zpool_has_pool(name)) {
+		fprintf(stderr,
+			"zpool_ops_fuzzer: ZPOOL_FUZZ_BACKEND=%s is not a registered backend\n",
+			name);
+		exit(2);
+	}
+	pinned_type = name;
+	return 0;
+}
 
 /* Decode and run one operation; false when the input ran out. */
 static bool run_op(struct fz_harness *h, struct fz_reader *r)
@@ -97,6 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fz_reader_init(&r, data, size);
 	type = types[fz_u8(&r) % (ntypes < 16 ? ntypes : 16)];
+	if (pinned_type)
+		type = pinned_type;
 	pages = 1 + fz_u8(&r) % 32;
 	fault = fz_u8(&r);
 	if (r.short_read)
