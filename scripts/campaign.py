@@ -1,0 +1,534 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""campaign.py - the harness's main job: a bounded campaign over the backends.
+
+Phases, for every registered backend or those named with --backend:
+  1. build   the fuzz (libFuzzer, ASan+UBSan), tsan and release presets;
+  2. fuzz    each fuzz target from its corpus, for a bounded time, spread over
+             every core with libFuzzer -fork; new inputs go to the work folder,
+             corpus/ is only touched with --merge;
+  3. stress  the stress harness under TSan with fault injection;
+  4. bench   the benchmark comparison (quick profile, or --bench full).
+Then a report folder: summary.md, the same as a self-contained summary.html,
+the benchmark table and plots, and every finding with its reproducer, the
+command that replays it and the first lines of its report.
+
+Exit status: 0 nothing found, 1 something found, 2 bad usage, 130 stopped by
+Ctrl-C (the report of what ran is still written).
+"""
+import argparse
+import base64
+import datetime
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FUZZ_TARGETS = ["zpool_ops_fuzzer", "zpool_diff_fuzzer", "zbud_reclaim_fuzzer"]
+ARTIFACT_PREFIXES = ("crash-", "leak-", "timeout-", "oom-", "slow-unit-")
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=1:detect_leaks=1",
+    "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
+    "TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1",
+}
+# (fuzz seconds per target, stress seconds per backend, bench profile)
+PROFILES = {
+    "tiny": (3, 2, "quick"),
+    "default": (60, 60, "quick"),
+    "full": (600, 600, "full"),
+}
+
+
+class Interrupted(Exception):
+    pass
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
+    return value
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="scripts/campaign.sh",
+        description="Fuzz, stress and benchmark every backend for a bounded time and write a report.")
+    p.add_argument("--backend", action="append", metavar="NAME",
+                   help="a backend to cover (repeatable; default: every registered one)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                   help="time budget: tiny (seconds, for tests), default, full")
+    p.add_argument("--fuzz-seconds", type=positive_int, metavar="N",
+                   help="seconds per fuzz target run (profile default: 60)")
+    p.add_argument("--stress-seconds", type=positive_int, metavar="N",
+                   help="seconds of stress per backend (profile default: 60)")
+    p.add_argument("--bench", choices=["off", "quick", "full"],
+                   help="benchmark profile (profile default: quick)")
+    p.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
+                   help="fuzzing processes per target (default: the number of cores)")
+    p.add_argument("--report", default="report", metavar="DIR", help="report folder (default: report/)")
+    p.add_argument("--work", default="work", metavar="DIR",
+                   help="work folder for new corpus entries and logs (default: work/)")
+    p.add_argument("--merge", action="store_true",
+                   help="merge new coverage from the work folder into corpus/ at the end")
+    p.add_argument("--seed", type=positive_int, default=1, help="seed of the stress runs")
+    p.add_argument("--no-build", action="store_true", help="use the builds already in build/")
+    args = p.parse_args(argv)
+    fuzz_s, stress_s, bench = PROFILES[args.profile]
+    args.fuzz_seconds = args.fuzz_seconds or fuzz_s
+    args.stress_seconds = args.stress_seconds or stress_s
+    args.bench = args.bench or bench
+    return p, args
+
+
+class Progress:
+    """One status line: phase, target, elapsed and remaining, live figures."""
+
+    def __init__(self, planned_seconds):
+        self.start = time.monotonic()
+        self.planned = planned_seconds
+        self.spent_planned = 0.0
+        self.tty = sys.stderr.isatty()
+        self.last_print = 0.0
+
+    def phase_done(self, planned):
+        self.spent_planned += planned
+
+    def show(self, phase, what, step_elapsed, step_total, live=""):
+        now = time.monotonic()
+        if not self.tty and now - self.last_print < 10:
+            return
+        self.last_print = now
+        left = max(0.0, self.planned - self.spent_planned - step_elapsed)
+        line = (f"[{phase}] {what}: {step_elapsed:4.0f}s of {step_total:.0f}s"
+                f" | campaign {fmt_time(now - self.start)} elapsed, ~{fmt_time(left)} left"
+                f"{' | ' + live if live else ''}")
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line[:200])
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def say(self, text):
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def fmt_time(seconds):
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Runner:
+    """Runs children in their own process group so Ctrl-C stops them all."""
+
+    def __init__(self):
+        self.child = None
+        self.interrupted = False
+        signal.signal(signal.SIGINT, self.on_signal)
+        signal.signal(signal.SIGTERM, self.on_signal)
+
+    def on_signal(self, signum, frame):
+        self.interrupted = True
+        if self.child and self.child.poll() is None:
+            try:
+                os.killpg(self.child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def check(self):
+        if self.interrupted:
+            raise Interrupted()
+
+    def popen(self, cmd, **kw):
+        self.check()
+        env = dict(os.environ)
+        env.update(SANITIZER_ENV)
+        env.update(kw.pop("env", {}))
+        self.child = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, **kw)
+        return self.child
+
+    def run(self, cmd, log, **kw):
+        with open(log, "w") as out:
+            proc = self.popen(cmd, stdout=out, stderr=subprocess.STDOUT, **kw)
+            rc = proc.wait()
+        self.child = None
+        self.check()
+        return rc
+
+
+def registered_backends():
+    """The backend names, in registration order, from backends/backends.def."""
+    return re.findall(r"^ZPOOL_BACKEND\((\w+)\)", (ROOT / "backends/backends.def").read_text(), re.M)
+
+
+def build_presets(runner, presets, logdir, progress):
+    for preset in presets:
+        progress.say(f"[build] preset {preset}")
+        log = logdir / f"build-{preset}.log"
+        rc = runner.run(["cmake", "--preset", preset], log)
+        if rc == 0:
+            with open(log, "a") as out:
+                proc = runner.popen(["cmake", "--build", "--preset", preset, "-j", str(os.cpu_count() or 1)],
+                                    stdout=out, stderr=subprocess.STDOUT)
+                rc = proc.wait()
+                runner.child = None
+                runner.check()
+        if rc != 0:
+            raise SystemExit(f"campaign: building preset {preset} failed; see {log}")
+
+
+# A libFuzzer status line, plain ("#N ... exec/s: E") or -fork ("#N: ... exec/s E").
+FUZZ_LINE = re.compile(r"^#(\d+):?\s.*?cov: (\d+) ft: (\d+).*?corp: (\d+).*?exec/s:? (\d+)")
+
+
+def count_files(path):
+    return sum(1 for p in Path(path).iterdir() if p.is_file()) if Path(path).is_dir() else 0
+
+
+def first_report_lines(log, limit=12):
+    """The first lines of the sanitizer or harness report in a log."""
+    lines = Path(log).read_text(errors="replace").splitlines() if Path(log).exists() else []
+    markers = ("==ERROR", "ERROR: ", "runtime error", "zpool BUG", "MISMATCH", "mismatch",
+               "WARNING: ThreadSanitizer", "deadly signal", "SUMMARY:", "FAIL")
+    for i, line in enumerate(lines):
+        if any(m in line for m in markers):
+            return lines[i:i + limit]
+    return lines[-limit:]
+
+
+def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir, findings):
+    """One fuzz target for args.fuzz_seconds; returns its figures."""
+    dirs = workdir / "fuzz" / re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")
+    corpus = dirs / "corpus"
+    artifacts = dirs / "artifacts"
+    corpus.mkdir(parents=True, exist_ok=True)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    seeds = ROOT / "corpus" / target
+    regressions = ROOT / "corpus" / "regressions" / target
+    before = count_files(seeds) + count_files(corpus)
+    known_artifacts = set(os.listdir(artifacts))
+    binary = build / "fuzz" / target
+    cmd = [str(binary), f"-max_total_time={args.fuzz_seconds}", "-max_len=4096",
+           "-print_final_stats=1", f"-artifact_prefix={artifacts}/"]
+    dict_file = ROOT / "fuzz" / f"{target}.dict"
+    if dict_file.exists() and dict_file.stat().st_size:
+        cmd.append(f"-dict={dict_file}")
+    if args.jobs > 1:
+        cmd += [f"-fork={args.jobs}", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"]
+    cmd += [str(corpus), str(seeds)] + ([str(regressions)] if regressions.is_dir() else [])
+    log = dirs / "fuzz.log"
+    figures = {"label": label, "target": target, "seconds": args.fuzz_seconds, "runs": 0,
+               "exec_per_sec": 0, "cov": 0, "ft": 0, "corpus_before": before, "corpus_after": before,
+               "findings": 0, "exit": None}
+    start = time.monotonic()
+    with open(log, "w") as out:
+        proc = runner.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            bufsize=1, env=backend_env)
+        for line in proc.stdout:
+            out.write(line)
+            m = FUZZ_LINE.search(line)
+            if m:
+                figures["runs"] = int(m.group(1))
+                figures["cov"], figures["ft"] = int(m.group(2)), int(m.group(3))
+                figures["exec_per_sec"] = int(m.group(5))
+            elif line.startswith("stat::number_of_executed_units:"):
+                figures["runs"] = int(line.split(":")[-1])
+            elif line.startswith("stat::average_exec_per_sec:"):
+                figures["exec_per_sec"] = int(line.split(":")[-1])
+            progress.show("fuzz", label, time.monotonic() - start, args.fuzz_seconds,
+                          f"exec/s {figures['exec_per_sec']} cov {figures['cov']} ft {figures['ft']}")
+        figures["exit"] = proc.wait()
+    runner.child = None
+    figures["elapsed"] = round(time.monotonic() - start, 1)
+    figures["corpus_after"] = count_files(seeds) + count_files(corpus)
+    new = sorted(set(os.listdir(artifacts)) - known_artifacts)
+    new = [a for a in new if a.startswith(ARTIFACT_PREFIXES)]
+    if figures["exit"] not in (0, None) and not new and not runner.interrupted:
+        new = ["(no reproducer written)"]
+    for a in new:
+        path = artifacts / a
+        replay = (" ".join(f"{k}={v}" for k, v in backend_env.items()) + " " if backend_env else "")
+        replay += f"{binary} {path}" if path.exists() else f"{' '.join(cmd)}"
+        findings.append({"phase": "fuzz", "what": f"{label}: {a.split('-')[0]}",
+                         "reproducer": str(path) if path.exists() else None,
+                         "replay": replay, "log": str(log), "report": first_report_lines(log)})
+    figures["findings"] = len(new)
+    figures["stopped"] = runner.interrupted
+    progress.phase_done(args.fuzz_seconds)
+    return figures
+
+
+def fuzz_phase(runner, args, progress, build, backends, workdir, findings, results):
+    """Every target run appends its figures to @results, a stopped one too."""
+    runs = []
+    for backend in backends:
+        runs.append((f"zpool_ops_fuzzer[{backend}]", "zpool_ops_fuzzer", {"ZPOOL_FUZZ_BACKEND": backend}))
+        if backend == "zbud":
+            runs.append(("zbud_reclaim_fuzzer", "zbud_reclaim_fuzzer", {}))
+    if {"zbud", "malloc"} <= set(backends):
+        runs.append(("zpool_diff_fuzzer[zbud vs malloc]", "zpool_diff_fuzzer", {}))
+    for label, target, env in runs:
+        results.append(fuzz_one(runner, args, progress, build, label, target, env, workdir, findings))
+        runner.check()
+
+
+def stress_phase(runner, args, progress, build, backends, workdir, findings, results):
+    for backend in backends:
+        cmd = [str(build / "stress" / "zpool_stress"), "--backend", backend, "--threads", "4",
+               "--reclaimers", "2", "--slots", "1024", "--max-pages", "64", "--fail-page-alloc", "0.01",
+               "--fail-evict", "0.05", "--seed", str(args.seed), "--seconds", str(args.stress_seconds),
+               "--check-every", "20000", "--json"]
+        log = workdir / f"stress-{backend}.log"
+        out_json = workdir / f"stress-{backend}.json"
+        start = time.monotonic()
+        with open(out_json, "w") as out, open(log, "w") as err:
+            proc = runner.popen(cmd, stdout=out, stderr=err)
+            while proc.poll() is None:
+                progress.show("stress", f"{backend} under TSan", time.monotonic() - start,
+                              args.stress_seconds)
+                time.sleep(0.5)
+        runner.child = None
+        if runner.interrupted:
+            break
+        rc = proc.returncode
+        entry = {"backend": backend, "exit": rc, "command": " ".join(cmd)}
+        try:
+            doc = json.loads(out_json.read_text())
+            entry.update(doc["results"][0])
+        except (ValueError, KeyError, IndexError):
+            pass
+        results.append(entry)
+        if rc != 0:
+            findings.append({"phase": "stress", "what": f"zpool_stress {backend} (TSan) exit {rc}",
+                             "reproducer": None, "replay": " ".join(cmd[:-1]),
+                             "log": str(log), "report": first_report_lines(log)})
+        progress.phase_done(args.stress_seconds)
+    runner.check()
+
+
+def bench_phase(runner, args, progress, report):
+    out = report / "bench"
+    cmd = ["bench/run.sh", f"--{args.bench}", "--out", str(out)]
+    if args.profile == "tiny":
+        cmd += ["--reps", "1"]
+    log = report / "bench.log"
+    start = time.monotonic()
+    with open(log, "w") as f:
+        proc = runner.popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            progress.show("bench", f"{args.bench} profile", time.monotonic() - start, bench_seconds(args))
+            time.sleep(0.5)
+    runner.child = None
+    runner.check()
+    return {"exit": proc.returncode, "command": " ".join(cmd), "dir": out, "log": log}
+
+
+def bench_seconds(args):
+    return {"off": 0, "quick": 60, "full": 600}[args.bench]
+
+
+def merge_phase(runner, build, workdir, progress):
+    for target in FUZZ_TARGETS:
+        new_dirs = sorted((workdir / "fuzz").glob("*"))
+        sources = [str(d / "corpus") for d in new_dirs
+                   if d.name.split("-")[0] == target and (d / "corpus").is_dir()]
+        if not sources:
+            continue
+        progress.say(f"[merge] {target}: new coverage into corpus/{target}")
+        runner.run([str(build / "fuzz" / target), "-merge=1", str(ROOT / "corpus" / target)] + sources,
+                   workdir / f"merge-{target}.log")
+
+
+def md_table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def write_report(args, report, started, backends, fuzz, stress, bench, findings, interrupted, ran):
+    lines = [f"# zpool-harness campaign report", "",
+             f"- started: {started:%Y-%m-%d %H:%M:%S} UTC; finished: "
+             f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M:%S} UTC",
+             f"- command: `scripts/campaign.sh {' '.join(sys.argv[1:])}`".rstrip(),
+             f"- backends: {', '.join(backends)}; profile {args.profile}: fuzz {args.fuzz_seconds} s a target "
+             f"on {args.jobs} processes, stress {args.stress_seconds} s a backend, bench {args.bench}",
+             f"- machine: {machine()}",
+             f"- phases run: {', '.join(ran) or 'none'}" + (" (stopped by Ctrl-C)" if interrupted else ""),
+             f"- findings: **{len(findings)}**", ""]
+    lines += ["## Fuzzing", ""]
+    if fuzz:
+        lines.append(md_table(
+            ["target", "runs", "exec/s", "cov (edges)", "features", "corpus before", "corpus after", "findings"],
+            [[f["label"] + (" (stopped)" if f["stopped"] else ""), f["runs"], f["exec_per_sec"], f["cov"],
+              f["ft"], f["corpus_before"], f["corpus_after"], f["findings"]] for f in fuzz]))
+        lines.append("\nexec/s is libFuzzer's figure over all its processes; cov and features as "
+                     "libFuzzer counts them (edges and coverage features).")
+    else:
+        lines.append("(not run)")
+    lines += ["", "## Stress (ThreadSanitizer, fault injection on)", ""]
+    if stress:
+        rows = []
+        for s in stress:
+            ops = s.get("ops", {}).get("total", "?") if isinstance(s.get("ops"), dict) else s.get("ops", "?")
+            rows.append([s["backend"], ops, s.get("evictions", "?"), s.get("evict_refusals", "?"),
+                         s.get("injected_failures", s.get("injected_page_alloc_failures", "?")),
+                         s.get("bytes_lost", "?"), "passed" if s["exit"] == 0 else f"FAILED (exit {s['exit']})"])
+        lines.append(md_table(["backend", "ops", "evictions", "evict refusals survived",
+                               "injected page-allocation failures survived", "bytes lost", "result"], rows))
+        lines.append(f"\nCommand (per backend): `{stress[0]['command']}`")
+    else:
+        lines.append("(not run)")
+    lines += ["", "## Benchmarks", ""]
+    pngs = []
+    if bench and bench["exit"] == 0 and (bench["dir"] / "results.md").exists():
+        lines.append(f"Command: `{bench['command']}`\n")
+        lines.append((bench["dir"] / "results.md").read_text())
+        for png in sorted(bench["dir"].glob("*.png")):
+            rel = png.relative_to(report)
+            pngs.append(png)
+            lines.append(f"\n![{png.stem}]({rel})")
+    elif bench:
+        lines.append(f"bench failed (exit {bench['exit']}); log: {bench['log']}")
+    else:
+        lines.append("(not run)")
+    lines += ["", "## Findings", ""]
+    if not findings:
+        lines.append("None.")
+    for i, f in enumerate(findings, 1):
+        lines += [f"### {i}. {f['phase']}: {f['what']}", "",
+                  f"- reproducer: `{f['reproducer']}`" if f["reproducer"] else "- reproducer: none written",
+                  f"- replay: `{f['replay']}`", f"- log: `{f['log']}`", "", "```"] + f["report"] + ["```", ""]
+    text = "\n".join(lines) + "\n"
+    (report / "summary.md").write_text(text)
+    (report / "summary.html").write_text(to_html(text, report))
+    (report / "summary.json").write_text(json.dumps(
+        {"backends": backends, "fuzz": fuzz, "stress": stress, "findings": findings,
+         "interrupted": interrupted, "phases": ran,
+         "bench": {k: str(v) for k, v in bench.items()} if bench else None}, indent=2, default=str))
+
+
+def machine():
+    model = "unknown CPU"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{model}, {os.cpu_count()} CPUs"
+
+
+def to_html(markdown, report):
+    """A small Markdown subset to HTML; images are embedded so the page stands alone."""
+    out, in_code, in_table = [], False, False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            out.append("</pre>" if in_code else "<pre>")
+            in_code = not in_code
+            continue
+        if in_code:
+            out.append(html.escape(line))
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if all(set(c) <= {"-"} for c in cells):
+                continue
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+                out.append("<tr>" + "".join(f"<th>{inline(c)}</th>" for c in cells) + "</tr>")
+            else:
+                out.append("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        m = re.match(r"!\[(.*?)\]\((.*?)\)", line.strip())
+        if m:
+            data = base64.b64encode((report / m.group(2)).read_bytes()).decode()
+            out.append(f'<p><img alt="{html.escape(m.group(1))}" src="data:image/png;base64,{data}"></p>')
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("- "):
+            out.append(f"<li>{inline(line[2:])}</li>")
+        elif line.strip():
+            out.append(f"<p>{inline(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #999;padding:2px 6px}pre{background:#eee;padding:6px;overflow:auto}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>zpool-harness campaign</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(out) + "\n</body></html>\n")
+
+
+def inline(text):
+    text = html.escape(text)
+    text = re.sub(r"`(.*?)`", r"<code>\1</code>", text)
+    return re.sub(r"\*\*(.*?)\*\*", r"<b>\1</b>", text)
+
+
+def main(argv):
+    parser, args = parse_args(argv)
+    report = (ROOT / args.report).resolve() if not os.path.isabs(args.report) else Path(args.report)
+    workdir = (ROOT / args.work).resolve() if not os.path.isabs(args.work) else Path(args.work)
+    runner = Runner()
+    started = datetime.datetime.utcnow()
+    fuzz, stress, bench, findings, ran = [], [], None, [], []
+    interrupted = False
+    fuzz_build, tsan_build = ROOT / "build" / "fuzz", ROOT / "build" / "tsan"
+
+    known = registered_backends()
+    backends = args.backend or known
+    unknown = [b for b in backends if b not in known]
+    if unknown:
+        parser.error(f"unknown backend {', '.join(unknown)} (registered: {', '.join(known)})")
+    if report.exists():
+        shutil.rmtree(report)
+    report.mkdir(parents=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        if not args.no_build:
+            build_presets(runner, ["fuzz", "tsan"], report, Progress(0))
+        nfuzz = len(backends) + ("zbud" in backends) + ({"zbud", "malloc"} <= set(backends))
+        progress = Progress(nfuzz * args.fuzz_seconds + len(backends) * args.stress_seconds
+                            + bench_seconds(args))
+        ran.append("fuzz")
+        fuzz_phase(runner, args, progress, fuzz_build, backends, workdir, findings, fuzz)
+        ran.append("stress")
+        stress_phase(runner, args, progress, tsan_build, backends, workdir, findings, stress)
+        if args.bench != "off":
+            ran.append("bench")
+            bench = bench_phase(runner, args, progress, report)
+            if bench["exit"] != 0:
+                findings.append({"phase": "bench", "what": f"bench/run.sh exit {bench['exit']}",
+                                 "reproducer": None, "replay": bench["command"], "log": str(bench["log"]),
+                                 "report": first_report_lines(bench["log"])})
+        if args.merge:
+            ran.append("merge")
+            merge_phase(runner, fuzz_build, workdir, progress)
+        progress.say("")
+    except Interrupted:
+        interrupted = True
+    write_report(args, report, started, backends, fuzz, stress, bench, findings,
+                 interrupted, ran)
+    sys.stderr.write(f"campaign: report in {report}/summary.md and summary.html; "
+                     f"{len(findings)} finding(s){'; stopped by Ctrl-C' if interrupted else ''}\n")
+    if interrupted:
+        return 130
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The main job in its tiny profile, checked by what its report says: every
+# backend fuzzed and stressed, the benchmark table and plots present, the
+# HTML self-contained, no findings. Then a run stopped by SIGINT must still
+# write the report of what ran and exit 130, and bad usage must exit 2.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "campaign_test: $*" >&2; exit 1; }
+
+rc=0
+scripts/campaign.sh --profile tiny --jobs 1 --report "$tmp/report" --work "$tmp/work" \
+	>"$tmp/out.log" 2>&1 || rc=$?
+[ "$rc" -eq 0 ] || { tail -30 "$tmp/out.log"; fail "tiny campaign exited $rc"; }
+md=$tmp/report/summary.md
+[ -s "$md" ] || fail "no summary.md"
+for b in $(sed -n 's/^ZPOOL_BACKEND(\([a-z0-9_]*\)).*/\1/p' backends/backends.def); do
+	grep -q "^| zpool_ops_fuzzer\[$b\] | [1-9]" "$md" || fail "no fuzz figures for $b"
+	grep -q "^| $b | [1-9][0-9]* | .* | 0 | passed |$" "$md" || fail "no passing stress row for $b"
+done
+grep -q "^| zbud_reclaim_fuzzer | [1-9]" "$md" || fail "no zbud_reclaim_fuzzer figures"
+grep -q "findings: \*\*0\*\*" "$md" || fail "findings reported"
+grep -q "^## Benchmarks" "$md" && grep -q "zbud/malloc" "$md" || fail "no benchmark table"
+ls "$tmp"/report/bench/*.png >/dev/null 2>&1 || fail "no benchmark plots"
+grep -q "data:image/png;base64," "$tmp/report/summary.html" || fail "HTML does not embed the plots"
+grep -q "<table>" "$tmp/report/summary.html" || fail "HTML has no tables"
+[ -z "$(find corpus -newer "$md" -type f)" ] || fail "the campaign wrote into corpus/ without --merge"
+
+# Ctrl-C: stop during fuzzing; the report of what ran is still written.
+rc=0
+python3 scripts/campaign.py --no-build --fuzz-seconds 30 --stress-seconds 1 --bench off --jobs 1 \
+	--report "$tmp/stopped" --work "$tmp/work" >"$tmp/stop.log" 2>&1 &
+pid=$!
+sleep 6
+kill -INT "$pid"
+wait "$pid" || rc=$?
+[ "$rc" -eq 130 ] || { cat "$tmp/stop.log"; fail "stopped campaign exited $rc, not 130"; }
+grep -q "stopped by Ctrl-C" "$tmp/stopped/summary.md" || fail "stopped report does not say so"
+grep -q "^| zpool_ops_fuzzer\[zbud\] (stopped) |" "$tmp/stopped/summary.md" || fail "stopped report lost the fuzz run"
+[ -z "$(pgrep -f "$tmp/work" || true)" ] || fail "children left running after Ctrl-C"
+
+rc=0
+scripts/campaign.sh --backend no-such-backend >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "unknown backend exited $rc, not 2"
+echo "campaign_test: ok"
