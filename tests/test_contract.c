@@ -9,6 +9,8 @@
 #include "test_util.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #define TYPE(state) ((const char *)*(state))
@@ -378,6 +380,65 @@ static void test_total_size_tracks_objects(void **state)
 	model_destroy(&m);
 }
 
+struct churn_arg {
+	struct zpool *pool;
+	unsigned int seed;
+	atomic_bool *stop;
+};
+
+/* Allocate and free in a loop, also through reclaim-sized pressure. */
+static void *churn(void *p)
+{
+	struct churn_arg *a = p;
+	unsigned long h[32] = { 0 };
+
+	for (int n = 0; n < 20000 && !atomic_load(a->stop); n++) {
+		int i = rand_r(&a->seed) % 32;
+
+		if (h[i]) {
+			zpool_free(a->pool, h[i]);
+			h[i] = 0;
+		} else if (zpool_malloc(a->pool, 1 + rand_r(&a->seed) % ZPOOL_PAGE_SIZE, &h[i])) {
+			h[i] = 0;
+		}
+	}
+	for (int i = 0; i < 32; i++)
+		if (h[i])
+			zpool_free(a->pool, h[i]);
+	return NULL;
+}
+
+/* zpool_check() takes the pool lock: it holds while others allocate and free. */
+static void test_check_concurrent(void **state)
+{
+	struct zpool_config cfg = { .max_pages = 48 };
+	struct churn_arg args[3];
+	pthread_t threads[3];
+	atomic_bool stop = false;
+	struct zpool *pool;
+	char why[256];
+
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), 0);
+	for (int t = 0; t < 3; t++) {
+		args[t] = (struct churn_arg){ .pool = pool, .seed = 100u + t, .stop = &stop };
+		assert_int_equal(pthread_create(&threads[t], NULL, churn, &args[t]), 0);
+	}
+	for (int n = 0; n < 3000; n++) {
+		int err = zpool_check(pool, why, sizeof(why));
+
+		if (err) {
+			atomic_store(&stop, true);
+			fail_msg("zpool_check during churn: %s", why);
+		}
+	}
+	atomic_store(&stop, true);
+	for (int t = 0; t < 3; t++)
+		pthread_join(threads[t], NULL);
+	assert_pool_ok(pool);
+	assert_int_equal(zpool_get_total_size(pool), 0);
+	assert_int_equal(zpool_destroy_pool(pool), 0);
+}
+
 static void double_free(void *arg)
 {
 	struct zpool *pool;
@@ -428,6 +489,7 @@ static const struct CMUnitTest contract_tests[] = {
 	cmocka_unit_test(test_reclaim_makes_room),
 	cmocka_unit_test(test_evict_frees_another),
 	cmocka_unit_test(test_total_size_tracks_objects),
+	cmocka_unit_test(test_check_concurrent),
 	cmocka_unit_test(test_misuse_is_caught),
 };
 

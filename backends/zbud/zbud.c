@@ -36,8 +36,9 @@
  *
  * Locking: one mutex per pool protects the lists, the bitmap, and the
  * chunk counts and reclaim flag of every page of the pool. pages_nr is an
- * atomic, updated after the lock is dropped, so that the pool size is
- * readable without the lock. Lock order: pool lock -> arena lock.
+ * atomic so that the pool size is readable without the lock; it is changed
+ * under the lock all the same, so that zbud_check() finds it in step with
+ * the lists. Lock order: pool lock -> arena lock.
  */
 #include "arena.h"
 
@@ -74,7 +75,11 @@ enum buddy { FIRST = 0, LAST = 1 };
  *	zbud_reclaim_page() evicts from its tail
  * @reclaim_nr: pages under reclaim (on no list), for zbud_check()
  * @check_gen: generation of the last zbud_check() pass
- * @pages_nr: pages of the pool; atomic, so readable without @lock
+ * @pages_nr: pages of the pool: changed under @lock, so that zbud_check()
+ *	sees it agree with the lists, but atomic, so that the pool size is
+ *	readable without @lock (zbud_total_size())
+ * @pages_in_flight: pages taken from the arena by zbud_alloc() and not yet
+ *	in the pool (the pool lock is dropped around the page allocation)
  * @zpool: the zpool this pool serves, passed back to zpool_evict()
  * @arena: where the pages come from
  */
@@ -87,6 +92,7 @@ struct zbud_pool {
 	size_t reclaim_nr;
 	unsigned int check_gen;
 	atomic_size_t pages_nr;
+	atomic_size_t pages_in_flight;
 	struct zpool *zpool;
 	struct arena arena;
 };
@@ -335,18 +341,20 @@ static int zbud_alloc(void *p, size_t size, unsigned long *handle)
 		bud = buddy_chunks(pg, FIRST) ? LAST : FIRST;
 	} else {
 		pthread_mutex_unlock(&pool->lock);
+		atomic_fetch_add(&pool->pages_in_flight, 1);
 #ifdef ZPOOL_BUG_alloc_failure_counts_page
 		atomic_fetch_add(&pool->pages_nr, 1);
+#endif
 		pg = arena_alloc_page(&pool->arena);
-		if (!pg)
+		if (!pg) {
+			atomic_fetch_sub(&pool->pages_in_flight, 1);
 			return -ENOMEM;
-#else
-		pg = arena_alloc_page(&pool->arena);
-		if (!pg)
-			return -ENOMEM;
+		}
+		pthread_mutex_lock(&pool->lock);
+#ifndef ZPOOL_BUG_alloc_failure_counts_page
 		atomic_fetch_add(&pool->pages_nr, 1);
 #endif
-		pthread_mutex_lock(&pool->lock);
+		atomic_fetch_sub(&pool->pages_in_flight, 1);
 		bud = FIRST;
 	}
 	set_buddy_chunks(pg, bud, chunks);
@@ -372,7 +380,6 @@ static void zbud_free(void *p, unsigned long handle)
 {
 	struct zbud_pool *pool = p;
 	struct arena_page *pg;
-	bool page_freed = false;
 
 #ifndef ZPOOL_BUG_free_takes_no_lock
 	pthread_mutex_lock(&pool->lock);
@@ -397,7 +404,7 @@ static void zbud_free(void *p, unsigned long handle)
 		list_del_init(&pg->lru);
 #endif
 		arena_free_page(&pool->arena, pg);
-		page_freed = true;
+		atomic_fetch_sub(&pool->pages_nr, 1);
 	} else {
 #ifdef ZPOOL_BUG_wrong_unbuddied_list
 		list_add(&pg->list, &pool->unbuddied[num_free_chunks(pg) - 1]);
@@ -409,8 +416,6 @@ static void zbud_free(void *p, unsigned long handle)
 #ifndef ZPOOL_BUG_free_takes_no_lock
 	pthread_mutex_unlock(&pool->lock);
 #endif
-	if (page_freed)
-		atomic_fetch_sub(&pool->pages_nr, 1);
 }
 
 /**
@@ -481,10 +486,10 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 		pool->reclaim_nr--;
 		if (page_is_empty(pg)) {
 			arena_free_page(&pool->arena, pg);
-			pthread_mutex_unlock(&pool->lock);
 #ifndef ZPOOL_BUG_pages_nr_not_updated
 			atomic_fetch_sub(&pool->pages_nr, 1);
 #endif
+			pthread_mutex_unlock(&pool->lock);
 			return 0;
 		}
 		place_on_buddy_list(pool, pg);
@@ -655,7 +660,7 @@ static int check_buddy_list(struct zbud_pool *pool, struct list_head *head, int 
 static int zbud_check(void *p, char *why, size_t len)
 {
 	struct zbud_pool *pool = p;
-	size_t found = 0, on_lru = 0, pages_nr, in_use;
+	size_t found = 0, on_lru = 0, pages_nr, in_use, in_flight;
 	struct list_head *pos;
 	int err = 0;
 
@@ -696,7 +701,12 @@ static int zbud_check(void *p, char *why, size_t len)
 		}
 	}
 	pages_nr = atomic_load(&pool->pages_nr);
+	/*
+	 * in_use before in_flight: zbud_alloc() raises in_flight before the
+	 * arena raises in_use, so every page counted here is counted there.
+	 */
 	in_use = atomic_load(&pool->arena.in_use);
+	in_flight = atomic_load(&pool->pages_in_flight);
 	if (!err && on_lru != found)
 		err = zpool_why(why, len, "%zu pages on buddy lists but %zu on the LRU", found,
 				on_lru);
@@ -704,9 +714,11 @@ static int zbud_check(void *p, char *why, size_t len)
 		err =
 		    zpool_why(why, len, "pages_nr is %zu but %zu pages found and %zu under reclaim",
 			      pages_nr, found, pool->reclaim_nr);
-	if (!err && pages_nr != in_use)
-		err = zpool_why(why, len, "pages_nr is %zu but the arena has %zu pages in use",
-				pages_nr, in_use);
+	/* Pages between the arena and the pool are in use but not yet counted. */
+	if (!err && (in_use < pages_nr || in_use > pages_nr + in_flight))
+		err = zpool_why(
+		    why, len, "pages_nr is %zu (%zu more being added) but the arena has %zu in use",
+		    pages_nr, in_flight, in_use);
 	pthread_mutex_unlock(&pool->lock);
 	return err;
 }
