@@ -78,8 +78,7 @@ static void test_malloc_sizes(void **state)
 		assert_pool_ok(m.pool);
 	}
 	assert_int_equal(model_alloc(&m, ZPOOL_PAGE_SIZE), 0);
-	for (int i = 0; i < m.nr; i++)
-		assert_object_intact(m.pool, &m.obj[i]);
+	model_assert_intact(&m);
 	model_destroy(&m);
 }
 
@@ -97,9 +96,7 @@ static void test_round_trips(void **state)
 			if (m.obj[i].live && rand_r(&seed) % 2)
 				model_free(&m, i);
 		assert_pool_ok(m.pool);
-		for (int i = 0; i < m.nr; i++)
-			if (m.obj[i].live)
-				assert_object_intact(m.pool, &m.obj[i]);
+		model_assert_intact(&m);
 	}
 	model_destroy(&m);
 }
@@ -327,9 +324,7 @@ static void test_reclaim_makes_room(void **state)
 	assert_int_equal(zpool_shrink(m.pool, 1, NULL), 0);
 	assert_int_equal(model_alloc(&m, 2500), 0);
 	assert_pool_ok(m.pool);
-	for (int i = 0; i < m.nr; i++)
-		if (m.obj[i].live)
-			assert_object_intact(m.pool, &m.obj[i]);
+	model_assert_intact(&m);
 	model_destroy(&m);
 }
 

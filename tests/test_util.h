@@ -124,6 +124,14 @@ static inline void model_free(struct model *m, int i)
 	m->obj[i].live = false;
 }
 
+/* Every object the model holds live still has its bytes. */
+static inline void model_assert_intact(struct model *m)
+{
+	for (int i = 0; i < m->nr; i++)
+		if (m->obj[i].live)
+			assert_object_intact(m->pool, &m->obj[i]);
+}
+
 static inline void model_free_all(struct model *m)
 {
 	for (int i = 0; i < m->nr; i++)

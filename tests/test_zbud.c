@@ -104,8 +104,7 @@ static void test_best_fit(void **state)
 	assert_int_equal(m.obj[3].handle, p2 + 54 * CHUNK + 2 * CHUNK);
 	assert_int_equal(pool_pages(m.pool), 3);
 	assert_pool_ok(m.pool);
-	for (int i = 0; i < m.nr; i++)
-		assert_object_intact(m.pool, &m.obj[i]);
+	model_assert_intact(&m);
 	model_destroy(&m);
 }
 
