@@ -31,6 +31,14 @@
  * it expected and what it saw, then abort()s: libFuzzer records the input,
  * and the replay main exits non-zero.
  *
+ * Pools are kept across inputs (struct fz_spare): an input ends with an
+ * empty pool, checked to hold nothing, and the next input with the same
+ * backend and capacity starts from it instead of mapping a new arena. The
+ * model depends on no address, so an input behaves the same on a kept pool
+ * as on a new one, except that its pages come off the arena's free list.
+ * Pools with fault injection are never kept: the injector's counter and
+ * PRNG belong to one input. ZPOOL_FUZZ_FRESH_POOLS=1 turns keeping off.
+ *
  * The decoder (struct fz_reader) never reads past the input: when the bytes
  * run out in the middle of an operation, that operation is dropped. Work
  * per input is bounded (FZ_MAX_OPS operations, FZ_SLOTS objects, pools of
@@ -43,6 +51,7 @@
 #include <zpool/zpool.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_CHUNK     64u /* zbud's allocation granularity */
 #define FZ_NCHUNKS   (ZPOOL_PAGE_SIZE / FZ_CHUNK)
 #define FZ_RETRIES   8u /* page attempts per reclaimed page (zbud and malloc) */
+#define FZ_SPARES    8	/* empty pools a harness keeps for later inputs */
 
 /*****************
  * Input decoding
@@ -157,6 +167,18 @@ struct fz_zpage {
 
 struct fz_harness;
 
+/**
+ * struct fz_spare - an empty pool kept for the next input that asks for it
+ * @pool: the pool, NULL if the entry is unused
+ * @type: its backend
+ * @max_pages: its capacity
+ */
+struct fz_spare {
+	struct zpool *pool;
+	const char *type;
+	size_t max_pages;
+};
+
 /* What an evict callback does; returns the callback's result. */
 typedef int (*fz_evict_policy)(struct fz_harness *h, int slot, unsigned long handle);
 
@@ -182,6 +204,10 @@ typedef int (*fz_evict_policy)(struct fz_harness *h, int slot, unsigned long han
  * @cb_ok: evict callbacks that returned 0 in this shrink
  * @cb_fail: ... that returned non-zero
  * @in_cb: an evict callback is running (no nested shrink)
+ * @st: the pool's stats as of the last fz_check_pool()
+ * @st_valid: @st is still true (nothing changed the pool since)
+ * @spare: empty pools kept across inputs (fz_harness_init() keeps them)
+ * @spare_next: the entry the next kept pool replaces when all are used
  */
 struct fz_harness {
 	const char *name;
@@ -206,6 +232,11 @@ struct fz_harness {
 	unsigned int cb_ok;
 	unsigned int cb_fail;
 	bool in_cb;
+	struct zpool_stats st;
+	bool st_valid;
+	/* Must stay last: fz_harness_init() clears everything before. */
+	struct fz_spare spare[FZ_SPARES];
+	unsigned int spare_next;
 };
 
 /* Report a disagreement between the pool and the model, and abort. */
@@ -490,7 +521,7 @@ static inline int fz_evict(struct zpool *pool, unsigned long handle, void *priv)
 static inline void fz_harness_init(struct fz_harness *h, const char *name, const char *type,
 				   uint8_t (*store)[ZPOOL_PAGE_SIZE], fz_evict_policy policy)
 {
-	memset(h, 0, sizeof(*h));
+	memset(h, 0, offsetof(struct fz_harness, spare));
 	h->name = name;
 	h->type = type;
 	h->zbud = strcmp(type, "zbud") == 0;
@@ -500,7 +531,84 @@ static inline void fz_harness_init(struct fz_harness *h, const char *name, const
 	h->ops.evict = fz_evict;
 }
 
-/* Create the pool with @max_pages pages and fault injection from @fault. */
+/*
+ * The stats before an operation: those fz_check_pool() read after the last
+ * one if nothing changed the pool since, else read now.
+ */
+static inline void fz_stats_before(struct fz_harness *h, struct zpool_stats *st)
+{
+	if (h->st_valid)
+		*st = h->st;
+	else
+		zpool_get_stats(h->pool, st);
+}
+
+/* Whether empty pools are kept across inputs (not if ZPOOL_FUZZ_FRESH_POOLS=1). */
+static inline bool fz_keep_pools(void)
+{
+	static int keep = -1;
+
+	if (keep < 0) {
+		const char *e = getenv("ZPOOL_FUZZ_FRESH_POOLS");
+
+		keep = !(e && *e && strcmp(e, "0") != 0);
+	}
+	return keep;
+}
+
+/* Take a kept pool matching @h's type and @max_pages, or NULL. */
+static inline struct zpool *fz_take_spare(struct fz_harness *h, size_t max_pages)
+{
+	for (int i = 0; i < FZ_SPARES; i++) {
+		struct fz_spare *sp = &h->spare[i];
+		struct zpool *pool = sp->pool;
+
+		if (pool && sp->max_pages == max_pages && strcmp(sp->type, h->type) == 0) {
+			sp->pool = NULL;
+			return pool;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Creates the contract refuses, tried when the fault byte asks for it:
+ * a probability outside [0, 1] (or NaN), an unknown backend, NULL
+ * arguments; each must fail with its code and leave nothing behind
+ * (LeakSanitizer reports a pool leaked by a failed create). A create with
+ * the default configuration (NULL) is not tried: its arena of
+ * ZPOOL_DEFAULT_MAX_PAGES pages costs milliseconds of ASan shadow setup.
+ */
+static inline void fz_create_refused(struct fz_harness *h, uint8_t fault)
+{
+	static const double bad_prob[] = { -0.25, 1.5, NAN };
+	struct zpool_config cfg = h->cfg;
+	struct zpool *pool = NULL;
+	int err;
+
+	if (!zpool_has_pool(h->type) || zpool_has_pool("no-such-backend") || zpool_has_pool(NULL))
+		fz_fail(h, -1, "zpool_has_pool: wrong answer for %s, an unknown name or NULL",
+			h->type);
+	cfg.fail_page_alloc_prob = bad_prob[(fault >> 3) % 3];
+	err = zpool_create_pool(h->type, &cfg, &pool);
+	if (err != -EINVAL || pool)
+		fz_fail(h, -1, "create with fault probability %g: expected -EINVAL seen %d",
+			cfg.fail_page_alloc_prob, err);
+	err = zpool_create_pool("no-such-backend", &h->cfg, &pool);
+	if (err != -ENOENT || pool)
+		fz_fail(h, -1, "create of an unknown backend: expected -ENOENT seen %d", err);
+	if (zpool_create_pool(NULL, &h->cfg, &pool) != -EINVAL || pool ||
+	    zpool_create_pool(h->type, &h->cfg, NULL) != -EINVAL)
+		fz_fail(h, -1, "create with a NULL type or pool pointer: expected -EINVAL");
+}
+
+/*
+ * Create the pool with @max_pages pages and the fault setting @fault:
+ * fault % 8 == 7: fail every 2 + (fault >> 3) % 8th page allocation;
+ * fault % 8 == 6: fail with probability (fault >> 3) / 32; fault % 8 == 5:
+ * no injection, but try the refused creates of fz_create_refused() first.
+ * Without injection a kept pool of the same backend and size may serve.
+ */
 static inline void fz_create(struct fz_harness *h, unsigned int max_pages, uint8_t fault)
 {
 	int err;
@@ -513,13 +621,24 @@ static inline void fz_create(struct fz_harness *h, unsigned int max_pages, uint8
 		h->cfg.fail_page_alloc_every = 2u + (fault >> 3) % 8u;
 	else if (fault % 8 == 6)
 		h->cfg.fail_page_alloc_prob = (fault >> 3) / 32.0;
+	else if (fault % 8 == 5)
+		fz_create_refused(h, fault);
 	h->cfg.seed = fault;
-	err = zpool_create_pool(h->type, &h->cfg, &h->pool);
-	if (err)
-		fz_fail(h, -1, "create %s with %u pages: expected 0 seen %d", h->type, max_pages,
-			err);
 	h->npages = 0;
 	h->cur = -1;
+	h->st_valid = false;
+	h->pool = NULL;
+	if (!h->cfg.fail_page_alloc_every && !h->cfg.fail_page_alloc_prob)
+		h->pool = fz_take_spare(h, max_pages);
+	if (!h->pool) {
+		err = zpool_create_pool(h->type, &h->cfg, &h->pool);
+		if (err)
+			fz_fail(h, -1, "create %s with %u pages: expected 0 seen %d", h->type,
+				max_pages, err);
+	}
+	if (strcmp(zpool_get_type(h->pool), h->type) != 0)
+		fz_fail(h, -1, "zpool_get_type: expected %s seen %s", h->type,
+			zpool_get_type(h->pool));
 }
 
 /* The checks that hold after every operation. */
@@ -535,6 +654,8 @@ static inline void fz_check_pool(struct fz_harness *h)
 	if (zpool_check(h->pool, why, sizeof(why)))
 		fz_fail(h, -1, "zpool_check: expected 0 seen -EUCLEAN: %s", why);
 	zpool_get_stats(h->pool, &st);
+	h->st = st;
+	h->st_valid = true;
 	for (int s = 0; s < FZ_SLOTS; s++) {
 		if (h->obj[s].state == FZ_LIVE) {
 			live++;
@@ -632,11 +753,13 @@ static inline int fz_alloc(struct fz_harness *h, int s, size_t size, uint8_t see
 	bool valid = size >= 1 && size <= ZPOOL_PAGE_SIZE;
 	int err;
 
-	zpool_get_stats(h->pool, &before);
+	fz_stats_before(h, &before);
 	if (h->zbud && valid)
 		best = zm_best_fit(h, fz_chunks(size));
+	h->st_valid = false;
 	err = zpool_malloc(h->pool, size, &handle);
-	zpool_get_stats(h->pool, &after);
+	if (err)
+		zpool_get_stats(h->pool, &after);
 	if (!valid) {
 		if (err != -EINVAL)
 			fz_fail(h, s, "alloc(%zu): expected -EINVAL seen %d", size, err);
@@ -684,6 +807,7 @@ static inline int fz_alloc(struct fz_harness *h, int s, size_t size, uint8_t see
 static inline void fz_free(struct fz_harness *h, int s)
 {
 	fz_verify(h, s, "free");
+	h->st_valid = false;
 	zpool_free(h->pool, h->obj[s].handle);
 	if (h->zbud)
 		zm_freed(h, s);
@@ -745,6 +869,7 @@ static inline int fz_evict_to_store(struct fz_harness *h, int s)
 	fz_expect_pattern(h, s, p, "evict");
 	memcpy(h->store[s], p, h->obj[s].size);
 	zpool_unmap_handle(h->pool, h->obj[s].handle);
+	h->st_valid = false;
 	zpool_free(h->pool, h->obj[s].handle);
 	if (h->zbud)
 		zm_freed(h, s);
@@ -768,10 +893,11 @@ static inline int fz_shrink(struct fz_harness *h, unsigned int pages, uint32_t m
 	unsigned int live = fz_live_count(h), reclaimed = 12345;
 	int err;
 
-	zpool_get_stats(h->pool, &before);
+	fz_stats_before(h, &before);
 	h->mask = mask;
 	h->cb_nr = h->cb_ok = h->cb_fail = 0;
 	h->failed_attempts = h->freed_by_reclaim = 0;
+	h->st_valid = false;
 	err = zpool_shrink(h->pool, pages, &reclaimed);
 	if (h->zbud)
 		zm_finish_attempt(h);
@@ -822,8 +948,10 @@ static inline int fz_shrink(struct fz_harness *h, unsigned int pages, uint32_t m
 static inline void fz_recreate(struct fz_harness *h, unsigned int max_pages, uint8_t fault)
 {
 	unsigned int live = fz_live_count(h);
-	int err = zpool_destroy_pool(h->pool);
+	int err;
 
+	h->st_valid = false;
+	err = zpool_destroy_pool(h->pool);
 	if (live) {
 		if (err != -EBUSY)
 			fz_fail(h, -1, "destroy with %u live objects: expected -EBUSY seen %d",
@@ -839,11 +967,44 @@ static inline void fz_recreate(struct fz_harness *h, unsigned int max_pages, uin
 	fz_create(h, max_pages, fault);
 }
 
-/* Free everything, verifying it, and destroy: the pool must end empty. */
+/* Destroy an empty pool: it must succeed. */
+static inline void fz_destroy_empty(struct fz_harness *h, struct zpool *pool)
+{
+	int err = zpool_destroy_pool(pool);
+
+	if (err)
+		fz_fail(h, -1, "destroy of an empty pool: expected 0 seen %d", err);
+}
+
+/*
+ * Keep the empty pool for a later input; a pool already kept for the
+ * same backend and size, or else the oldest kept one, is destroyed.
+ */
+static inline void fz_keep_pool(struct fz_harness *h)
+{
+	struct fz_spare *sp = NULL;
+
+	for (int i = 0; i < FZ_SPARES && !sp; i++)
+		if (!h->spare[i].pool || (h->spare[i].max_pages == h->cfg.max_pages &&
+					  !strcmp(h->spare[i].type, h->type)))
+			sp = &h->spare[i];
+	if (!sp)
+		sp = &h->spare[h->spare_next++ % FZ_SPARES];
+	if (sp->pool)
+		fz_destroy_empty(h, sp->pool);
+	sp->pool = h->pool;
+	sp->type = h->type;
+	sp->max_pages = h->cfg.max_pages;
+}
+
+/*
+ * Free everything, verifying it: the pool must end empty. Then destroy it
+ * (it must succeed), or keep it for a later input if it has no fault
+ * injection.
+ */
 static inline void fz_teardown(struct fz_harness *h)
 {
 	struct zpool_stats st;
-	int err;
 
 	for (int s = 0; s < FZ_SLOTS; s++) {
 		if (h->obj[s].state == FZ_LIVE)
@@ -851,14 +1012,15 @@ static inline void fz_teardown(struct fz_harness *h)
 		h->obj[s].state = FZ_EMPTY;
 	}
 	fz_check_pool(h);
-	zpool_get_stats(h->pool, &st);
+	st = h->st;
 	if (st.total_size || st.pages || st.objects)
 		fz_fail(h, -1, "empty pool: expected 0 bytes/pages/objects seen %llu/%llu/%llu",
 			(unsigned long long)st.total_size, (unsigned long long)st.pages,
 			(unsigned long long)st.objects);
-	err = zpool_destroy_pool(h->pool);
-	if (err)
-		fz_fail(h, -1, "final destroy: expected 0 seen %d", err);
+	if (fz_keep_pools() && !h->cfg.fail_page_alloc_every && !h->cfg.fail_page_alloc_prob)
+		fz_keep_pool(h);
+	else
+		fz_destroy_empty(h, h->pool);
 	h->pool = NULL;
 }
 
