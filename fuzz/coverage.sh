@@ -4,22 +4,25 @@
 # coverage.sh - line and branch coverage of zpool/ and backends/ reached by
 # the seed corpora (and regressions) alone, with clang source-based coverage.
 #
-#   fuzz/coverage.sh [--build DIR] [--out DIR]
+#   fuzz/coverage.sh [--build DIR] [--out DIR] [--corpus DIR]
 #
 # Builds the targets with the replay main (no libFuzzer, no sanitizers) and
 # -fprofile-instr-generate -fcoverage-mapping, replays corpus/<target>/ and
 # corpus/regressions/<target>/, merges the profiles with llvm-profdata-14 and
-# prints llvm-cov-14's per-file report, then every line of backends/zbud that
-# no seed reached. The HTML report goes to OUT/html (default
+# prints llvm-cov-14's per-file report, then every line of backends/zbud and
+# zpool/ that no seed reached. --corpus replays DIR/<target>/ and
+# DIR/regressions/<target>/ instead of corpus/ (e.g. a clean export of the
+# committed corpus, when corpus/ holds uncommitted inputs). The HTML report goes to OUT/html (default
 # build/fuzz-coverage). Exit 1 if zbud's line coverage is under 95%.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=$root/build/fuzz-coverage-build out=$root/build/fuzz-coverage
+build=$root/build/fuzz-coverage-build out=$root/build/fuzz-coverage corpus=$root/corpus
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$(realpath -m "$2"); shift 2 ;;
 	--out) out=$(realpath -m "$2"); shift 2 ;;
-	*) echo "usage: $0 [--build DIR] [--out DIR]" >&2; exit 2 ;;
+	--corpus) corpus=$(realpath -m "$2"); shift 2 ;;
+	*) echo "usage: $0 [--build DIR] [--out DIR] [--corpus DIR]" >&2; exit 2 ;;
 	esac
 done
 targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
@@ -31,8 +34,8 @@ cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" >/dev/null
 rm -rf "$out" && mkdir -p "$out"
 objs=()
 for t in "${targets[@]}"; do
-	LLVM_PROFILE_FILE="$out/$t.profraw" "$build/fuzz/$t" "$root/corpus/$t" \
-		"$root/corpus/regressions/$t" >/dev/null
+	LLVM_PROFILE_FILE="$out/$t.profraw" "$build/fuzz/$t" "$corpus/$t" \
+		"$corpus/regressions/$t" >/dev/null
 	objs+=(-object "$build/fuzz/$t")
 done
 llvm-profdata-14 merge -o "$out/seeds.profdata" "$out"/*.profraw
@@ -41,9 +44,13 @@ src=("$root/zpool" "$root/backends")
 llvm-cov-14 report "${cov[@]}" "${src[@]}" | sed "s|$root/||"
 llvm-cov-14 show "${cov[@]}" -format=html -output-dir="$out/html" "${src[@]}" >/dev/null
 echo
-echo "Lines of backends/zbud no seed reached (line: count | source):"
-llvm-cov-14 show "${cov[@]}" "$root/backends/zbud" |
-	awk -F'|' '$2 ~ /^ *0$/ { print "  " $1 "|" $3 }'
+for dir in backends/zbud zpool; do
+	echo "Lines of $dir no seed reached (file:line: count | source):"
+	# llvm-cov names the file only when it shows more than one.
+	llvm-cov-14 show "${cov[@]}" "$root/$dir" |
+		awk -F'|' -v root="$root/" -v f="$dir" '/^\/.*:$/ { f = substr($0, length(root) + 1); sub(/:$/, "", f) }
+			$2 ~ /^ *0$/ { sub(/^ */, "", $1); print "  " f ":" $1 "|" $3 }'
+done
 pct=$(llvm-cov-14 report "${cov[@]}" "$root/backends/zbud" | awk '/^TOTAL/ { print $10 }')
 echo "zbud line coverage: $pct (target >= 95%)"
 awk -v p="${pct%\%}" 'BEGIN { exit !(p >= 95) }'

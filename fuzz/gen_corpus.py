@@ -119,6 +119,12 @@ def ops_seeds(backends=2):
             s.alloc(100 * i + 7, 20 + i)
         seeds[name + "-fault-prob"] = s.b
 
+        # Refused creates (fault % 8 == 5): each bad fault probability
+        # (variants 0..2 in fault >> 3), an unknown backend, NULL arguments.
+        s = Ops(be, 4, 5 | (0 << 3)).alloc(500).free()
+        s.recreate(3, 5 | (1 << 3)).alloc(2000).free().recreate(2, 5 | (2 << 3)).alloc(10)
+        seeds[name + "-refused-create"] = s.b
+
         # Evict half (alternating mask), write new patterns, reload.
         s = Ops(be, 4)
         for i in range(8):
