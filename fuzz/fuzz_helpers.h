@@ -205,7 +205,8 @@ typedef int (*fz_evict_policy)(struct fz_harness *h, int slot, unsigned long han
  * @cb_fail: ... that returned non-zero
  * @in_cb: an evict callback is running (no nested shrink)
  * @st: the pool's stats as of the last fz_check_pool()
- * @st_valid: @st is still true (nothing changed the pool since)
+ * @st_valid: @st is still true (nothing changed the pool since, and it was
+ *	not read inside an evict callback)
  * @spare: empty pools kept across inputs (fz_harness_init() keeps them)
  * @spare_next: the entry the next kept pool replaces when all are used
  */
@@ -655,7 +656,8 @@ static inline void fz_check_pool(struct fz_harness *h)
 		fz_fail(h, -1, "zpool_check: expected 0 seen -EUCLEAN: %s", why);
 	zpool_get_stats(h->pool, &st);
 	h->st = st;
-	h->st_valid = true;
+	/* Inside an evict callback the pool changes again once it returns. */
+	h->st_valid = !h->in_cb;
 	for (int s = 0; s < FZ_SLOTS; s++) {
 		if (h->obj[s].state == FZ_LIVE) {
 			live++;
