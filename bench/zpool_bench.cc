@@ -20,7 +20,12 @@
  *   shrink      zpool_shrink() on a full pool of 1k..64k pages, timed
  *               alone (manual time) and refilled untimed between calls; the
  *               evict callback maps the object to read its owner slot from
- *               a 4-byte header, as zswap reads its entry, then frees it
+ *               a 4-byte header, as zswap reads its entry, then frees it.
+ *               A call is a few microseconds, so on a loaded machine one
+ *               preemption inside it outweighs thousands of calls: each
+ *               call is bracketed by getrusage(RUSAGE_THREAD) and the ones
+ *               during which the thread was switched out are counted and
+ *               left out of ns_per_page (sec_per_page keeps them all)
  *   density     fill a pool with the trace's sizes and report, as counters,
  *               objects per pool page and pool bytes against the payload,
  *               the ideal (payload rounded up to whole pages) and the
@@ -34,6 +39,15 @@
  *
  * Own flags, after Google Benchmark's: --profile=quick|full (sizes of the
  * live sets, pools and thread range), --traces=DIR, --main_trace=NAME.
+ *
+ * --shrink_cost=BACKEND:PAGES runs no benchmark: it fills one pool of PAGES
+ * pages and makes --shrink_calls=N (default 64) zpool_shrink() calls of the
+ * profile's step with the same refill as the shrink benchmark, then prints
+ * one JSON line (pages reclaimed, objects evicted). It exists to be run
+ * under valgrind --tool=callgrind --toggle-collect=zpool_shrink by
+ * bench/shrink_cost.sh, which divides the instructions counted inside
+ * zpool_shrink() by the pages reclaimed: a cost per page that the load on
+ * the machine does not change. --list_backends prints zpool_types().
  */
 #include <benchmark/benchmark.h>
 
@@ -51,6 +65,7 @@
 #include <dirent.h>
 #include <mutex>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
 #include <vector>
 
@@ -374,12 +389,20 @@ int shrink_fill(shrink_ctx &ctx, size_stream &sz)
 	}
 }
 
-void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr, size_t pages)
+/* Context switches of the calling thread so far, voluntary or not. */
+long thread_switches()
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		fatal("getrusage: ", std::strerror(errno));
+	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/* A pool of @pages pages for a shrink run, filled until -ENOMEM. */
+void shrink_setup(shrink_ctx &ctx, const std::string &backend, size_stream &sz, size_t pages)
 {
 	struct zpool_config cfg = {};
-	shrink_ctx ctx;
-	size_stream sz(*tr, 0);
-	uint64_t reclaimed_total = 0;
 
 	cfg.max_pages = pages;
 	cfg.ops = &shrink_ops;
@@ -389,6 +412,25 @@ void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr,
 		fatal("cannot create a pool of ", backend + ": " + std::strerror(-ret));
 	if (shrink_fill(ctx, sz))
 		fatal("shrink: fill failed on ", backend);
+}
+
+void shrink_teardown(shrink_ctx &ctx)
+{
+	free_all(ctx.pool, ctx.slots);
+	int ret = zpool_destroy_pool(ctx.pool);
+	if (ret)
+		fatal("shrink: pool not empty at the end: ", std::strerror(-ret));
+}
+
+void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr, size_t pages)
+{
+	shrink_ctx ctx;
+	size_stream sz(*tr, 0);
+	uint64_t reclaimed_total = 0, quiet_pages = 0, switched = 0;
+	double quiet_sec = 0;
+	std::vector<double> per_page;
+
+	shrink_setup(ctx, backend, sz, pages);
 	for (auto _ : st) {
 		unsigned int reclaimed = 0;
 
@@ -396,15 +438,26 @@ void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr,
 			st.SkipWithError("refill failed");
 			break;
 		}
+		long sw0 = thread_switches();
 		auto t0 = std::chrono::steady_clock::now();
-		ret = zpool_shrink(ctx.pool, g_prof.shrink_step, &reclaimed);
+		int ret = zpool_shrink(ctx.pool, g_prof.shrink_step, &reclaimed);
 		auto t1 = std::chrono::steady_clock::now();
+		long sw1 = thread_switches();
 		if (ret || reclaimed != g_prof.shrink_step) {
 			st.SkipWithError("zpool_shrink did not reclaim what was asked");
 			break;
 		}
-		st.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+		double sec = std::chrono::duration<double>(t1 - t0).count();
+		st.SetIterationTime(sec);
 		reclaimed_total += reclaimed;
+		/* A call the thread was switched out of measures the other work. */
+		if (sw1 != sw0) {
+			switched++;
+			continue;
+		}
+		quiet_sec += sec;
+		quiet_pages += reclaimed;
+		per_page.push_back(sec / reclaimed);
 	}
 	struct zpool_stats s;
 	zpool_get_stats(ctx.pool, &s);
@@ -412,10 +465,67 @@ void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr,
 	st.counters["pool_pages"] = (double)s.max_pages;
 	st.counters["sec_per_page"] = benchmark::Counter(
 	    (double)reclaimed_total, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-	free_all(ctx.pool, ctx.slots);
-	ret = zpool_destroy_pool(ctx.pool);
-	if (ret)
-		fatal("shrink: pool not empty at the end: ", std::strerror(-ret));
+	st.counters["switched_calls"] =
+	    st.iterations() ? (double)switched / (double)st.iterations() : 0;
+	if (quiet_pages) {
+		std::nth_element(per_page.begin(), per_page.begin() + (long)per_page.size() / 2,
+				 per_page.end());
+		st.counters["ns_per_page"] = quiet_sec * 1e9 / (double)quiet_pages;
+		st.counters["ns_per_page_p50"] = per_page[per_page.size() / 2] * 1e9;
+	}
+	shrink_teardown(ctx);
+}
+
+/*
+ * The --shrink_cost mode: the shrink benchmark's loop without the timing,
+ * for callgrind to count. The first call already finds a cold LRU tail,
+ * since the fill wrote the whole pool after it.
+ */
+int shrink_cost(const std::string &spec, const std::string &calls_arg, const bench_trace &tr)
+{
+	size_t colon = spec.rfind(':');
+	char *end;
+
+	if (colon == std::string::npos || colon == 0)
+		fatal("--shrink_cost: ", "'" + spec + "' is not BACKEND:PAGES");
+	std::string backend = spec.substr(0, colon), num = spec.substr(colon + 1);
+	unsigned long pages = std::strtoul(num.c_str(), &end, 10);
+	if (num.empty() || *end || num[0] == '-' || pages < 64 || pages > (1ul << 22))
+		fatal("--shrink_cost: ", "pages '" + num + "' is not a number in 64..4194304");
+	if (std::find(g_backends.begin(), g_backends.end(), backend) == g_backends.end())
+		fatal("--shrink_cost: ", "no backend named '" + backend + "'");
+	unsigned long calls = std::strtoul(calls_arg.c_str(), &end, 10);
+	if (calls_arg.empty() || *end || calls_arg[0] == '-' || calls < 1 || calls > 1000000)
+		fatal("--shrink_calls: ", "'" + calls_arg + "' is not a number in 1..1000000");
+
+	shrink_ctx ctx;
+	size_stream sz(tr, 0);
+	uint64_t reclaimed_total = 0;
+	struct zpool_stats s0, s1;
+
+	shrink_setup(ctx, backend, sz, pages);
+	zpool_get_stats(ctx.pool, &s0);
+	for (unsigned long i = 0; i < calls; i++) {
+		unsigned int reclaimed = 0;
+
+		if (shrink_fill(ctx, sz))
+			fatal("--shrink_cost: refill failed on ", backend);
+		int ret = zpool_shrink(ctx.pool, g_prof.shrink_step, &reclaimed);
+		if (ret || reclaimed != g_prof.shrink_step)
+			fatal("--shrink_cost: zpool_shrink did not reclaim what was asked on ",
+			      backend);
+		reclaimed_total += reclaimed;
+	}
+	zpool_get_stats(ctx.pool, &s1);
+	std::printf("{\"backend\": \"%s\", \"pool_pages\": %lu, \"trace\": \"%s\", "
+		    "\"calls\": %lu, \"shrink_step\": %u, \"reclaimed\": %llu, "
+		    "\"evictions\": %llu, \"objects_at_fill\": %llu}\n",
+		    backend.c_str(), pages, tr.name.c_str(), calls, g_prof.shrink_step,
+		    (unsigned long long)reclaimed_total,
+		    (unsigned long long)(s1.evictions - s0.evictions),
+		    (unsigned long long)s0.objects);
+	shrink_teardown(ctx);
+	return 0;
 }
 
 /*****************
@@ -604,27 +714,57 @@ void register_all(const std::string &main_trace)
 
 } // namespace
 
+/* The trace named @name, or a clear error. */
+const bench_trace &find_trace(const std::string &name)
+{
+	for (const auto &t : g_traces)
+		if (t.name == name)
+			return t;
+	fatal("--main_trace: no trace named ", "'" + name + "'");
+}
+
 int main(int argc, char **argv)
 {
 	std::string profile = "full", dir = ZPOOL_TRACE_DIR, main_trace = "anon-lz4";
+	std::string cost_spec, cost_calls = "64", list;
 
 	benchmark::Initialize(&argc, argv);
 	take_flag(&argc, argv, "profile", &profile);
 	take_flag(&argc, argv, "traces", &dir);
 	take_flag(&argc, argv, "main_trace", &main_trace);
+	bool cost = take_flag(&argc, argv, "shrink_cost", &cost_spec);
+	bool calls_given = take_flag(&argc, argv, "shrink_calls", &cost_calls);
+	bool list_backends = take_flag(&argc, argv, "list_backends", &list);
+	for (int i = 1; i < argc; i++)
+		if (!std::strcmp(argv[i], "--list_backends")) {
+			list_backends = true;
+			for (int j = i; j < argc - 1; j++)
+				argv[j] = argv[j + 1];
+			argc--;
+			break;
+		}
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 2;
+	if (calls_given && !cost)
+		fatal("--shrink_calls: ", "only with --shrink_cost");
 	set_profile(profile);
-	load_traces(dir);
 
 	size_t n = zpool_types(nullptr, 0);
 	std::vector<const char *> names(n);
 	zpool_types(names.data(), n);
 	g_backends.assign(names.begin(), names.end());
+	if (list_backends) {
+		for (const auto &b : g_backends)
+			std::printf("%s\n", b.c_str());
+		return 0;
+	}
+	load_traces(dir);
 
 	rng r(7);
 	for (auto &c : g_payload)
 		c = (unsigned char)r.next();
+	if (cost)
+		return shrink_cost(cost_spec, cost_calls, find_trace(main_trace));
 
 	benchmark::AddCustomContext("zpool_profile", profile);
 	benchmark::AddCustomContext("zpool_traces", dir);
