@@ -4,8 +4,8 @@
 # run.sh - build the fuzz targets (fuzz preset: clang, libFuzzer, ASan+UBSan)
 # and run each for a while from its seeds and regressions.
 #
-#   fuzz/run.sh [--seconds N] [--jobs J] [--work DIR] [--merge] [--build DIR]
-#               [--no-build] [target...]
+#   fuzz/run.sh [--seconds N] [--jobs J] [--work DIR] [--merge] [--corpus DIR]
+#               [--build DIR] [--no-build] [target...]
 #
 #   --seconds N  run each target N seconds (default 20)
 #   --jobs J     libFuzzer -fork=J worker processes per target (default 1)
@@ -14,6 +14,8 @@
 #                in DIR/T/corpus across runs
 #   --merge      afterwards, merge inputs with new coverage into corpus/T
 #                (libFuzzer -merge=1; only inputs that add coverage are added)
+#   --corpus DIR seeds are read from DIR/T and DIR/regressions/T, and --merge
+#                writes into DIR/T (default: the repository's corpus/)
 #   --build DIR  build directory (default build/fuzz-run)
 #   --no-build   use the binaries already in the build directory
 #   target...    default: all targets
@@ -27,10 +29,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 all_targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
 seconds=20 jobs=1 work=$root/build/fuzz-work build=$root/build/fuzz-run merge=0 do_build=1
+corpus=$root/corpus
 targets=()
 
 usage() {
-	sed -n '4,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 need_number() {
@@ -44,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--work) [ $# -ge 2 ] || usage; work=$(realpath -m "$2"); shift 2 ;;
 	--build) [ $# -ge 2 ] || usage; build=$(realpath -m "$2"); shift 2 ;;
 	--merge) merge=1; shift ;;
+	--corpus) [ $# -ge 2 ] || usage; corpus=$(realpath -m "$2"); shift 2 ;;
 	--no-build) do_build=0; shift ;;
 	-h|--help) usage ;;
 	-*) echo "run.sh: unknown option '$1'" >&2; usage ;;
@@ -76,7 +80,7 @@ for t in "${targets[@]}"; do
 	[ -s "$root/fuzz/$t.dict" ] && args+=(-dict="$root/fuzz/$t.dict")
 	[ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=0)
 	rc=0
-	"$bin" "${args[@]}" "$dir/corpus" "$root/corpus/$t" "$root/corpus/regressions/$t" \
+	"$bin" "${args[@]}" "$dir/corpus" "$corpus/$t" "$corpus/regressions/$t" \
 		>"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
@@ -94,8 +98,10 @@ for t in "${targets[@]}"; do
 		grep -E 'MISMATCH|ERROR|BUG' "$log" | head -n 5 >&2 || true
 	fi
 	if [ $merge = 1 ] && [ $result = ok ]; then
-		"$bin" -merge=1 -max_len=4096 "$root/corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
+		before=$(find "$corpus/$t" -type f | wc -l)
+		"$bin" -merge=1 -max_len=4096 "$corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
 			{ echo "run.sh: merge of $t failed, see $dir/merge.log" >&2; failed=1; }
+		echo "run.sh: merged $(($(find "$corpus/$t" -type f | wc -l) - before)) new inputs into $corpus/$t"
 	fi
 	echo "FUZZ-SUMMARY target=$t seconds=$seconds jobs=$jobs execs=${execs:-0}" \
 		"exec_per_sec=${eps:-0} cov=${c:-0} ft=${f:-0} result=$result"
