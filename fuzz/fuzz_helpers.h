@@ -575,7 +575,9 @@ static inline struct zpool *fz_take_spare(struct fz_harness *h, size_t max_pages
 /*
  * Creates the contract refuses, tried when the fault byte asks for it:
  * a probability outside [0, 1] (or NaN), an unknown backend, NULL
- * arguments; each must fail with its code and leave nothing behind
+ * arguments, a zbud arena larger than the address space (-EINVAL) or
+ * than what mmap can give (-ENOMEM); each must fail with its code and leave
+ * nothing behind
  * (LeakSanitizer reports a pool leaked by a failed create). A create with
  * the default configuration (NULL) is not tried: its arena of
  * ZPOOL_DEFAULT_MAX_PAGES pages costs milliseconds of ASan shadow setup.
@@ -601,6 +603,25 @@ static inline void fz_create_refused(struct fz_harness *h, uint8_t fault)
 	if (zpool_create_pool(NULL, &h->cfg, &pool) != -EINVAL || pool ||
 	    zpool_create_pool(h->type, &h->cfg, NULL) != -EINVAL)
 		fz_fail(h, -1, "create with a NULL type or pool pointer: expected -EINVAL");
+	/*
+	 * Arenas (zbud's) larger than the address space are refused before
+	 * any mapping, and half of it passes that check but cannot be
+	 * mapped. The malloc backend maps nothing and accepts both.
+	 */
+	if (h->zbud) {
+		cfg = h->cfg;
+		cfg.max_pages = SIZE_MAX;
+		err = zpool_create_pool(h->type, &cfg, &pool);
+		if (err != -EINVAL || pool)
+			fz_fail(h, -1, "create with SIZE_MAX pages: expected -EINVAL seen %d", err);
+		cfg.max_pages = SIZE_MAX / ZPOOL_PAGE_SIZE / 2;
+		err = zpool_create_pool(h->type, &cfg, &pool);
+		if (err != -ENOMEM || pool)
+			fz_fail(h, -1, "create with %zu pages: expected -ENOMEM seen %d",
+				cfg.max_pages, err);
+	}
+	if (zpool_destroy_pool(NULL) != 0)
+		fz_fail(h, -1, "destroy of NULL: expected 0");
 }
 
 /*
