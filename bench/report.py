@@ -11,12 +11,19 @@ OUTDIR:
                     and the issue's targets checked against the figures
   threads.dat       Mops/s against threads, one block per op and backend
   shrink.dat        ns per reclaimed page against pool pages, per backend
+
+With --shrink-cost FILE (shrink_cost.json from bench/shrink_cost.sh), the
+shrink section also shows the instructions and simulated cache misses per
+reclaimed page that callgrind counted, and the "flat" target is judged on
+instructions per page (the algorithmic cost, the same under any load);
+ns per page is shown beside it, as the machine's cost of that work.
   density.dat       pool bytes / ideal bytes, per trace and backend
 
 Every figure printed comes from the JSON; nothing is typed in by hand.
 Python standard library only.
 
 usage: report.py BENCH.json OUTDIR [--machine TEXT] [--command TEXT]
+                 [--shrink-cost FILE] [--load-end TEXT]
 """
 import argparse
 import json
@@ -83,12 +90,66 @@ def table(head, rows):
     return "\n".join(lines) + "\n"
 
 
+def grow(first, last):
+    return last / first if first and last else None
+
+
+def load_shrink_cost(path):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+        runs = doc["runs"]
+        for r in runs:
+            for k in ("backend", "pool_pages", "ir_per_page", "l3_misses_per_page"):
+                r[k]
+        doc["calls"], doc["caches"]["L3"], doc["load_average"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        fail("%s: not shrink_cost.sh output: %s" % (path, e))
+    if not runs:
+        fail("%s: no runs" % path)
+    return doc
+
+
+def shrink_target(backend, cost, ns):
+    """The "flat" target row: on instructions per page when counted, else on ns."""
+    runs = [r for r in (cost or {"runs": []})["runs"] if r["backend"] == backend]
+    runs.sort(key=lambda r: r["pool_pages"])
+    what = "shrink cost per page flat as the pool grows"
+    if len(runs) >= 2:
+        lo, hi = runs[0], runs[-1]
+        r_ir = grow(lo["ir_per_page"], hi["ir_per_page"])
+        fig = "instructions/page %.0f -> %.0f (x%s)" % (lo["ir_per_page"], hi["ir_per_page"],
+                                                       fmt(r_ir))
+        if ns and ns.get(lo["pool_pages"]) and ns.get(hi["pool_pages"]):
+            a, b = ns[lo["pool_pages"]], ns[hi["pool_pages"]]
+            fig += "; ns/page %s -> %s (x%s), L3 misses/page %s -> %s" % (
+                fmt(a), fmt(b), fmt(grow(a, b)), fmt(lo["l3_misses_per_page"]),
+                fmt(hi["l3_misses_per_page"]))
+        verdict = "met: instructions flat (<= 1.1x)" if r_ir is not None and r_ir <= 1.1 \
+            else "NOT met: instructions per page grow"
+        if r_ir is not None and r_ir <= 1.1 and ns:
+            a, b = ns.get(lo["pool_pages"]), ns.get(hi["pool_pages"])
+            if a and b and b / a > 1.5:
+                verdict += "; time per page NOT flat (see the misses per page)"
+        return [what + ", %d to %d pages" % (lo["pool_pages"], hi["pool_pages"]),
+                backend, fig, verdict]
+    if ns:
+        ps = sorted(ns)
+        r = grow(ns[ps[0]], ns[ps[-1]])
+        return [what + ", %d to %d pages" % (ps[0], ps[-1]), backend,
+                "ns/page ratio %s (no instruction count: run bench/shrink_cost.sh)" % fmt(r),
+                "time flat (<= 1.5x)" if r is not None and r <= 1.5 else "time NOT flat"]
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("json")
     ap.add_argument("outdir")
     ap.add_argument("--machine", default="")
     ap.add_argument("--command", default="")
+    ap.add_argument("--shrink-cost", default="")
+    ap.add_argument("--load-end", default="")
     args = ap.parse_args()
 
     data = load(args.json)
@@ -114,8 +175,11 @@ def main():
               "medians shown.\n" % (args.machine or ctx.get("host_name", "?"),
                                     ctx.get("date", "?"), ctx.get("zpool_build", "?"),
                                     ctx.get("zpool_profile", "?"), reps))
+    if args.load_end:
+        md.append("Load average at the end: %s.\n" % args.load_end)
     if args.command:
         md.append("Regenerate with: `%s`\n" % args.command)
+    cost = load_shrink_cost(args.shrink_cost) if args.shrink_cost else None
 
     # Throughput, single-threaded (CPU time).
     md.append("\n### Throughput, single-threaded (Mops/s and payload GiB/s, CPU time)\n\n")
@@ -158,20 +222,27 @@ def main():
 
     # Shrink cost per reclaimed page against pool size.
     pages = sorted({m["pages"] for m in res.values() if m["op"] == "shrink"})
-    flat = {}
+    ns_of = {}
     dat = []
     if pages:
         sh_trace = next(m["trace"] for m in res.values() if m["op"] == "shrink")
         md.append("\n### Shrink: ns per reclaimed page on a full pool, trace %s\n\n" % sh_trace)
-        head = ["backend"] + ["%d pages" % p for p in pages] + ["largest / smallest pool"]
+        md.append("Wall time inside `zpool_shrink()` per page, calls during which the "
+                  "thread was switched out left out (their share is the last column; "
+                  "older JSON without that counter: every call).\n\n")
+        head = ["backend"] + ["%d pages" % p for p in pages] + \
+            ["largest / smallest pool", "calls switched out"]
         rows = []
         for b in backends:
             ms = [get("shrink", b, sh_trace, pages=p) for p in pages]
-            ns = [m and m["sec_per_page"] * 1e9 for m in ms]
+            ns = [m and m.get("ns_per_page", m["sec_per_page"] * 1e9) for m in ms]
             if not any(ns):
                 continue
-            flat[b] = ns[-1] / ns[0] if ns[0] and ns[-1] else None
-            rows.append([b] + [fmt(v) for v in ns] + [fmt(flat[b])])
+            ns_of[b] = dict(zip(pages, ns))
+            sw = [m["switched_calls"] for m in ms if m and "switched_calls" in m]
+            rows.append([b] + [fmt(v) for v in ns] +
+                        [fmt(grow(ns[0], ns[-1])),
+                         "%.2g%% at most" % (100 * max(sw)) if sw else "-"])
             dat.append('"%s"' % b)
             for p, v in zip(pages, ns):
                 if v:
@@ -180,7 +251,26 @@ def main():
         md.append(table(head, rows))
     with open(os.path.join(args.outdir, "shrink.dat"), "w") as f:
         f.write("\n".join(dat) + "\n")
-
+    if cost:
+        md.append("\n### Shrink: instructions and simulated cache misses per reclaimed page "
+                  "(callgrind, `bench/shrink_cost.sh`)\n\n")
+        md.append("Counted inside `zpool_shrink()` (evict callback included), %d calls "
+                  "of %d pages per run, trace %s; simulated D1 %s, L2 %s, L3 %s "
+                  "(bytes,ways,line); TLB not simulated. Load average at that run %s "
+                  "(it does not change these counts).\n\n"
+                  % (cost["calls"], cost["runs"][0]["shrink_step"], cost["runs"][0]["trace"],
+                     cost["caches"]["D1"], cost["caches"]["L2"], cost["caches"]["L3"],
+                     cost["load_average"]))
+        head = ["backend", "pool pages", "objects evicted / page", "instructions / page",
+                "D1 misses / page", "L2 misses / page", "L3 misses / page", "ns / page"]
+        rows = []
+        for r in cost["runs"]:
+            ns = ns_of.get(r["backend"], {}).get(r["pool_pages"])
+            rows.append([r["backend"], "%d" % r["pool_pages"], fmt(r["evictions_per_page"]),
+                         "%.0f" % r["ir_per_page"], fmt(r["d1_misses_per_page"]),
+                         fmt(r["l2_misses_per_page"]), fmt(r["l3_misses_per_page"]),
+                         fmt(ns)])
+        md.append(table(head, rows))
     # Density.
     md.append("\n### Density: the trace's sizes stored in a fresh pool, and after churn "
               "(a random half freed and refilled)\n\n")
@@ -216,10 +306,10 @@ def main():
                 rows.append(["zbud alloc+free within 2x of malloc", t,
                              "zbud/malloc time %s" % fmt(ratio),
                              "met" if ratio <= 2 else "NOT met"])
-    for b, r in flat.items():
-        rows.append(["shrink cost per page flat, %d to %d pages" % (pages[0], pages[-1]), b,
-                     "ratio %s" % fmt(r),
-                     "flat (<= 1.5x)" if r is not None and r <= 1.5 else "NOT flat"])
+    for b in backends:
+        row = shrink_target(b, cost, ns_of.get(b))
+        if row:
+            rows.append(row)
     for b in backends:
         ms = [get("density", b, t) for t in traces]
         vals = [m["pool_vs_ideal"] for m in ms if m]

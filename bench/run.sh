@@ -8,13 +8,17 @@
 #   threads.png shrink.png density.png   gnuplot plots of the same medians
 #   compare-backends.txt     compare.py: each backend against the first
 #   compare-builds.txt       compare.py: this build against --baseline JSON
+#   shrink_cost.json .md     bench/shrink_cost.sh: instructions and simulated
+#                            cache misses per reclaimed page (callgrind)
 #
 #   bench/run.sh [--quick|--full] [--out DIR] [--reps N] [--baseline OLD.json]
-#                [--update-readme]
+#                [--update-readme] [--no-shrink-cost]
 # --quick: small pools, short runs (under a minute); --full (default): the
 # report's profile (about 3 minutes on 2 CPUs). --reps defaults to 3. --baseline compares against bench.json of another
 # build (e.g. run.sh --out /tmp/old on the old commit first).
-# --update-readme splices results.md into bench/README.md.
+# --update-readme splices results.md into bench/README.md. The full profile
+# also runs bench/shrink_cost.sh (about a minute, needs valgrind) unless
+# --no-shrink-cost; --quick never does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 invocation="bench/run.sh${*:+ $*}"
@@ -24,6 +28,7 @@ out=build/bench-report
 reps=""
 baseline=""
 update_readme=0
+shrink_cost=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) profile=quick; shift ;;
@@ -32,7 +37,8 @@ while [ $# -gt 0 ]; do
 	--reps) reps="${2:?--reps needs a number}"; shift 2 ;;
 	--baseline) baseline="${2:?--baseline needs a JSON file}"; shift 2 ;;
 	--update-readme) update_readme=1; shift ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	--no-shrink-cost) shrink_cost=0; shift ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -60,7 +66,19 @@ echo "run.sh: $profile profile, $reps repetitions, on $machine" >&2
 	--benchmark_repetitions="$reps" --benchmark_display_aggregates_only=true \
 	--benchmark_out="$out/bench.json" --benchmark_out_format=json >&2
 
-python3 bench/report.py "$out/bench.json" "$out" --machine "$machine" --command "$invocation"
+cost_args=()
+if [ "$profile" = full ] && [ "$shrink_cost" = 1 ]; then
+	rc=0
+	bench/shrink_cost.sh --out "$out" --bin "$build/bench/zpool_bench" || rc=$?
+	case $rc in
+	0) cost_args=(--shrink-cost "$out/shrink_cost.json") ;;
+	77) echo "run.sh: no instruction counts in the report (valgrind missing)" >&2 ;;
+	*) exit "$rc" ;;
+	esac
+fi
+
+python3 bench/report.py "$out/bench.json" "$out" --machine "$machine" --command "$invocation" \
+	--load-end "$(cut -d' ' -f1-3 /proc/loadavg)" "${cost_args[@]}"
 
 # Plots: the .dat files report.py wrote, one PNG each.
 density_cols=$(head -1 "$out/density.dat" | wc -w)
