@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-	cmake ninja-build gcc g++ clang llvm libclang-rt-14-dev
+	cmake ninja-build gcc g++ clang llvm libclang-rt-14-dev valgrind
 	libcmocka-dev libbenchmark-dev libbenchmark-tools
 	liblz4-dev libzstd-dev gnuplot-nox afl++ zip unzip jq python3 python3-scipy
 )
