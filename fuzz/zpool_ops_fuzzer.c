@@ -8,7 +8,10 @@
  *   byte 1      arena capacity: 1 + b % 32 pages (small, so -ENOMEM and
  *               reclaim happen within a few operations)
  *   byte 2      fault injection: b % 8 == 7: fail every 2 + (b >> 3) % 8th
- *               page allocation; b % 8 == 6: with probability (b >> 3) / 32
+ *               page allocation; b % 8 == 6: with probability (b >> 3) / 32;
+ *               b % 8 == 5: none, but the creates the contract refuses are
+ *               tried first (bad probability (b >> 3) % 3, unknown backend,
+ *               NULL arguments, oversized zbud arenas; fz_create_refused())
  *   then up to FZ_MAX_OPS operations, each an opcode byte b: op = b % 7,
  *   slot = b >> 3 (the first slot from there in the state the op needs)
  *     0 alloc   u16 size (0 and > 4096 included: -EINVAL)
