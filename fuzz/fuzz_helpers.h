@@ -42,8 +42,7 @@
  * The decoder (struct fz_reader) never reads past the input: when the bytes
  * run out in the middle of an operation, that operation is dropped. Work
  * per input is bounded (FZ_MAX_OPS operations, FZ_SLOTS objects, pools of
- * at most FZ_MAX_PAGES pages) so that every target runs at tens of
- * thousands of inputs per second.
+ * at most FZ_MAX_PAGES pages) so that no input is much slower than another.
  */
 #ifndef ZPOOL_FUZZ_HELPERS_H
 #define ZPOOL_FUZZ_HELPERS_H
