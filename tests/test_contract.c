@@ -48,6 +48,9 @@ static void test_create_errors(void **state)
 	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
 	cfg.fail_page_alloc_prob = NAN;
 	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	cfg.fail_page_alloc_prob = 0;
+	cfg.max_pages = SIZE_MAX;
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
 	assert_null(pool);
 
 	assert_int_equal(zpool_create_pool(TYPE(state), NULL, &pool), 0);

@@ -48,7 +48,7 @@ int arena_init(struct arena *a, const struct zpool_config *cfg)
 	err = fault_init(&a->fault, cfg);
 	if (err)
 		return err;
-	if (n > SIZE_MAX / ZPOOL_PAGE_SIZE / 2)
+	if (n > ZPOOL_MAX_PAGES)
 		return -EINVAL;
 	a->base = mmap(NULL, n * ZPOOL_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -101,8 +101,13 @@ static struct arena_page *arena_take_page(struct arena *a, bool *recycled)
 /* A recycled page must still hold the poison written when it was freed. */
 static void arena_check_poison(const struct arena *a, const struct arena_page *pg)
 {
+	static unsigned char poison[ZPOOL_PAGE_SIZE];
 	const unsigned char *p = arena_page_address(a, pg);
 
+	if (!poison[0])
+		memset(poison, ARENA_POISON, sizeof(poison));
+	if (memcmp(p, poison, ZPOOL_PAGE_SIZE) == 0)
+		return;
 	for (size_t i = 0; i < ZPOOL_PAGE_SIZE; i++)
 		if (p[i] != ARENA_POISON)
 			zpool_bug(

@@ -15,6 +15,9 @@
 
 #include <stdatomic.h>
 
+/* The largest max_pages a pool accepts: its bytes must fit half the address space. */
+#define ZPOOL_MAX_PAGES (SIZE_MAX / ZPOOL_PAGE_SIZE / 2)
+
 /* Debug checks (poisoning, live-handle checks) are on unless NDEBUG. */
 #if !defined(NDEBUG) && !defined(ZPOOL_DEBUG)
 #define ZPOOL_DEBUG 1

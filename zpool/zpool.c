@@ -69,6 +69,8 @@ int zpool_create_pool(const char *type, const struct zpool_config *cfg, struct z
 		return -ENOENT;
 	if (!cfg)
 		cfg = &defaults;
+	if (cfg->max_pages > ZPOOL_MAX_PAGES)
+		return -EINVAL;
 	zp = calloc(1, sizeof(*zp));
 	if (!zp)
 		return -ENOMEM;

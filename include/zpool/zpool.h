@@ -77,7 +77,8 @@ struct zpool_stats {
  * @pool: set to the new pool on success
  *
  * Return: 0; -ENOENT if @type is not registered; -EINVAL for a bad
- * configuration (NULL @type or @pool, probability outside [0, 1], ...);
+ * configuration (NULL @type or @pool, a probability outside [0, 1],
+ * max_pages whose bytes would exceed half the address space);
  * -ENOMEM if the pool's memory could not be set up.
  */
 int zpool_create_pool(const char *type, const struct zpool_config *cfg, struct zpool **pool);
