@@ -18,9 +18,11 @@
 # Results: <out>/results.json (a list of {bug, caught, detector, seconds,
 # what, caught_by: {detector: seconds}}), <out>/results.md, and a log per bug and detector in <out>/logs/.
 #
-#   zoo/run.sh [--jobs N] [--budget SECONDS] [--out DIR] [--readme] [bug...]
+#   zoo/run.sh [--jobs N] [--budget SECONDS] [--out DIR] [--readme] [--report-only] [bug...]
 #
-# --readme copies the table into README.md between the zoo markers.
+# --budget is per detector (default 60). --readme copies the table into
+# README.md between the zoo markers. --report-only runs nothing: it makes
+# the table again from the results already in DIR.
 # The clean code is run too, as a control: a detector that fails on it makes
 # the run fail.
 # Exit status: 0 when every bug run was caught, 1 when one was missed or a
@@ -38,6 +40,7 @@ jobs=$(nproc)
 budget=60
 out=build/zoo
 readme=0
+report_only=0
 bugs=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--budget) budget=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	--readme) readme=1; shift ;;
+	--report-only) report_only=1; shift ;;
 	-h | --help) usage ;;
 	-*) echo "zoo: unknown option $1" >&2; usage ;;
 	*) bugs+=("$1"); shift ;;
@@ -170,13 +174,17 @@ export out budget top
 
 # The clean code runs beside the bugs: a detector that fails on it is broken,
 # and its catches of the bugs would mean nothing.
-rm -f "$out"/results/*.json
-printf '%s\n' clean "${bugs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_bug "$@"' _ {}
+if [ "$report_only" = 0 ]; then
+	rm -f "$out"/results/*.json
+	printf '%s\n' clean "${bugs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_bug "$@"' _ {}
+	echo "zoo/run.sh --budget $budget --jobs $jobs" >"$out/command"
+fi
 
 python3 - "$out" "$readme" <<'PY'
 import json, pathlib, re, subprocess, sys
 
 out = pathlib.Path(sys.argv[1])
+command = (out / "command").read_text().strip() if (out / "command").exists() else "zoo/run.sh"
 rows = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
 clean = next(r for r in rows if r["bug"] == "clean")
 rows.remove(clean)
@@ -191,8 +199,8 @@ rows.sort(key=lambda r: order.index(r["bug"]))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 caught = sum(r["caught"] for r in rows)
-md = [f"{caught} of {len(rows)} injected bugs caught (budget per bug as given to zoo/run.sh; "
-      f"{nproc} cores, {cpu}).", "",
+md = [f"{caught} of {len(rows)} injected bugs caught, by `{command}` on {nproc} cores ({cpu}). "
+      "Seconds are from the start of a detector to its failure; builds are not counted.", "",
       "| bug | what it breaks | first caught by | seconds | all detectors that caught it (seconds) |",
       "|---|---|---|---|---|"]
 for r in rows:
