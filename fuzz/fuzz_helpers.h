@@ -1058,4 +1058,47 @@ static inline int fz_pick(const struct fz_harness *h, unsigned int s, enum fz_st
 	return -1;
 }
 
+/*
+ * The operations the targets decode alike, whatever their opcode numbers:
+ * each picks the first slot from @slot in the state it needs (and does
+ * nothing if there is none). fz_op_alloc() returns false when the input
+ * ran out before its size.
+ */
+static inline bool fz_op_alloc(struct fz_harness *h, struct fz_reader *r, unsigned int slot)
+{
+	size_t size = fz_size(fz_u16(r));
+	int s;
+
+	if (r->short_read)
+		return false;
+	s = fz_pick(h, slot, FZ_EMPTY);
+	if (s >= 0)
+		fz_alloc(h, s, size, (uint8_t)h->op, NULL);
+	return true;
+}
+
+static inline void fz_op_free(struct fz_harness *h, unsigned int slot)
+{
+	int s = fz_pick(h, slot, FZ_LIVE);
+
+	if (s >= 0)
+		fz_free(h, s);
+}
+
+static inline void fz_op_verify(struct fz_harness *h, unsigned int slot)
+{
+	int s = fz_pick(h, slot, FZ_LIVE);
+
+	if (s >= 0)
+		fz_verify(h, s, "verify");
+}
+
+static inline void fz_op_reload(struct fz_harness *h, unsigned int slot)
+{
+	int s = fz_pick(h, slot, FZ_STORED);
+
+	if (s >= 0)
+		fz_reload(h, s);
+}
+
 #endif /* ZPOOL_FUZZ_HELPERS_H */

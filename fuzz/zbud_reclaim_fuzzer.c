@@ -103,32 +103,20 @@ static bool run_op(struct fz_harness *h, struct fz_reader *r)
 {
 	uint8_t b = fz_u8(r);
 	unsigned int slot = b >> 3, pages;
-	size_t size;
-	int s;
 
 	switch (b % 5) {
 	case 0:
-		size = fz_size(fz_u16(r));
-		if (r->short_read)
+		if (!fz_op_alloc(h, r, slot))
 			return false;
-		s = fz_pick(h, slot, FZ_EMPTY);
-		if (s >= 0)
-			fz_alloc(h, s, size, (uint8_t)h->op, NULL);
 		break;
 	case 1:
-		s = fz_pick(h, slot, FZ_LIVE);
-		if (s >= 0)
-			fz_free(h, s);
+		fz_op_free(h, slot);
 		break;
 	case 2:
-		s = fz_pick(h, slot, FZ_LIVE);
-		if (s >= 0)
-			fz_verify(h, s, "verify");
+		fz_op_verify(h, slot);
 		break;
 	case 3:
-		s = fz_pick(h, slot, FZ_STORED);
-		if (s >= 0)
-			fz_reload(h, s);
+		fz_op_reload(h, slot);
 		break;
 	default:
 		pages = fz_u8(r) % 4;

@@ -60,22 +60,15 @@ static bool run_op(struct fz_harness *h, struct fz_reader *r)
 	uint8_t b = fz_u8(r), seed, fault;
 	unsigned int slot = b >> 3, pages;
 	uint32_t mask;
-	size_t size;
 	int s;
 
 	switch (b % 7) {
 	case 0:
-		size = fz_size(fz_u16(r));
-		if (r->short_read)
+		if (!fz_op_alloc(h, r, slot))
 			return false;
-		s = fz_pick(h, slot, FZ_EMPTY);
-		if (s >= 0)
-			fz_alloc(h, s, size, (uint8_t)h->op, NULL);
 		break;
 	case 1:
-		s = fz_pick(h, slot, FZ_LIVE);
-		if (s >= 0)
-			fz_free(h, s);
+		fz_op_free(h, slot);
 		break;
 	case 2:
 		seed = fz_u8(r);
@@ -86,9 +79,7 @@ static bool run_op(struct fz_harness *h, struct fz_reader *r)
 			fz_write(h, s, seed, NULL);
 		break;
 	case 3:
-		s = fz_pick(h, slot, FZ_LIVE);
-		if (s >= 0)
-			fz_verify(h, s, "verify");
+		fz_op_verify(h, slot);
 		break;
 	case 4:
 		pages = fz_u8(r) % 4;
@@ -98,9 +89,7 @@ static bool run_op(struct fz_harness *h, struct fz_reader *r)
 		fz_shrink(h, pages, mask);
 		break;
 	case 5:
-		s = fz_pick(h, slot, FZ_STORED);
-		if (s >= 0)
-			fz_reload(h, s);
+		fz_op_reload(h, slot);
 		break;
 	default:
 		pages = 1 + fz_u8(r) % 32;
