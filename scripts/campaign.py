@@ -253,6 +253,9 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
         figures["exit"] = proc.wait()
     runner.child = None
     figures["elapsed"] = round(time.monotonic() - start, 1)
+    # libFuzzer's -fork figure is per job; the report gives all processes' runs per second.
+    if figures["elapsed"] > 0:
+        figures["exec_per_sec"] = round(figures["runs"] / figures["elapsed"])
     figures["corpus_after"] = count_files(seeds) + count_files(corpus)
     new = sorted(set(os.listdir(artifacts)) - known_artifacts)
     new = [a for a in new if a.startswith(ARTIFACT_PREFIXES)]
@@ -362,7 +365,7 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
     lines = [f"# zpool-harness campaign report", "",
              f"- started: {started:%Y-%m-%d %H:%M:%S} UTC; finished: "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M:%S} UTC",
-             f"- command: `scripts/campaign.sh {' '.join(sys.argv[1:])}`".rstrip(),
+             f"- command: `{' '.join(['scripts/campaign.sh'] + sys.argv[1:])}`",
              f"- backends: {', '.join(backends)}; profile {args.profile}: fuzz {args.fuzz_seconds} s a target "
              f"on {args.jobs} processes, stress {args.stress_seconds} s a backend, bench {args.bench}",
              f"- machine: {machine()}",
@@ -374,8 +377,8 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
             ["target", "runs", "exec/s", "cov (edges)", "features", "corpus before", "corpus after", "findings"],
             [[f["label"] + (" (stopped)" if f["stopped"] else ""), f["runs"], f["exec_per_sec"], f["cov"],
               f["ft"], f["corpus_before"], f["corpus_after"], f["findings"]] for f in fuzz]))
-        lines.append("\nexec/s is libFuzzer's figure over all its processes; cov and features as "
-                     "libFuzzer counts them (edges and coverage features).")
+        lines.append(f"\nruns and exec/s count every process of a target ({args.jobs} with -fork), over its "
+                     "wall time; cov (edges) and features as libFuzzer counts them.")
     else:
         lines.append("(not run)")
     lines += ["", "## Stress (ThreadSanitizer, fault injection on)", ""]

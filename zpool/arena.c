@@ -101,11 +101,10 @@ static struct arena_page *arena_take_page(struct arena *a, bool *recycled)
 /* A recycled page must still hold the poison written when it was freed. */
 static void arena_check_poison(const struct arena *a, const struct arena_page *pg)
 {
-	static unsigned char poison[ZPOOL_PAGE_SIZE];
+	static const unsigned char poison[ZPOOL_PAGE_SIZE] = { [0 ... ZPOOL_PAGE_SIZE - 1] =
+								   ARENA_POISON };
 	const unsigned char *p = arena_page_address(a, pg);
 
-	if (!poison[0])
-		memset(poison, ARENA_POISON, sizeof(poison));
 	if (memcmp(p, poison, ZPOOL_PAGE_SIZE) == 0)
 		return;
 	for (size_t i = 0; i < ZPOOL_PAGE_SIZE; i++)
