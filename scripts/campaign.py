@@ -83,6 +83,9 @@ def parse_args(argv):
                    help="merge new coverage from the work folder into corpus/ at the end")
     p.add_argument("--seed", type=positive_int, default=1, help="seed of the stress runs")
     p.add_argument("--no-build", action="store_true", help="use the builds already in build/")
+    p.add_argument("--readme-excerpt", action="store_true",
+                   help="run nothing: copy the head, fuzzing and stress sections of the report's "
+                        "summary.md into README.md")
     args = p.parse_args(argv)
     fuzz_s, stress_s, bench = PROFILES[args.profile]
     args.fuzz_seconds = args.fuzz_seconds or fuzz_s
@@ -482,9 +485,25 @@ def inline(text):
     return re.sub(r"\*\*(.*?)\*\*", r"<b>\1</b>", text)
 
 
+def readme_excerpt(report):
+    """Splice the report's head, fuzzing and stress sections into README.md."""
+    summary = (report / "summary.md").read_text()
+    head = summary[summary.index("- started:"):summary.index("## Benchmarks")]
+    head = head.replace("## ", "#### ")
+    readme = ROOT / "README.md"
+    text, n = re.subn(r"(<!-- campaign:begin -->\n).*?(<!-- campaign:end -->)",
+                      lambda m: m.group(1) + head + m.group(2), readme.read_text(), flags=re.S)
+    if n != 1:
+        raise SystemExit("campaign: README.md has no <!-- campaign:begin --> ... <!-- campaign:end -->")
+    readme.write_text(text)
+
+
 def main(argv):
     parser, args = parse_args(argv)
     report = (ROOT / args.report).resolve() if not os.path.isabs(args.report) else Path(args.report)
+    if args.readme_excerpt:
+        readme_excerpt(report)
+        return 0
     workdir = (ROOT / args.work).resolve() if not os.path.isabs(args.work) else Path(args.work)
     runner = Runner()
     started = datetime.datetime.utcnow()
