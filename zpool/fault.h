@@ -26,6 +26,12 @@ struct zpool_fault {
  */
 int fault_init(struct zpool_fault *f, const struct zpool_config *cfg);
 
+/* fault_enabled() - whether any failure can be injected; lock-free (set once). */
+static inline bool fault_enabled(const struct zpool_fault *f)
+{
+	return f->every || f->prob > 0.0;
+}
+
 /*
  * fault_should_fail() - decide the fate of the next allocation. The caller
  * serialises calls (the arena lock, or the backend's lock).
