@@ -82,7 +82,9 @@ def parse_args(argv):
     p.add_argument("--merge", action="store_true",
                    help="merge new coverage from the work folder into corpus/ at the end")
     p.add_argument("--seed", type=positive_int, default=1, help="seed of the stress runs")
-    p.add_argument("--no-build", action="store_true", help="use the builds already in build/")
+    p.add_argument("--no-build", action="store_true", help="use the builds already in the build folder")
+    p.add_argument("--builds", default="build", metavar="DIR",
+                   help="folder holding the fuzz/ and tsan/ preset builds (default: build/)")
     p.add_argument("--readme-excerpt", action="store_true",
                    help="run nothing: copy the head, fuzzing and stress sections of the report's "
                         "summary.md into README.md")
@@ -177,14 +179,14 @@ def registered_backends():
     return re.findall(r"^ZPOOL_BACKEND\((\w+)\)", (ROOT / "backends/backends.def").read_text(), re.M)
 
 
-def build_presets(runner, presets, logdir, progress):
+def build_presets(runner, presets, builds, logdir, progress):
     for preset in presets:
         progress.say(f"[build] preset {preset}")
         log = logdir / f"build-{preset}.log"
-        rc = runner.run(["cmake", "--preset", preset], log)
+        rc = runner.run(["cmake", "--preset", preset, "-B", str(builds / preset)], log)
         if rc == 0:
             with open(log, "a") as out:
-                proc = runner.popen(["cmake", "--build", "--preset", preset, "-j", str(os.cpu_count() or 1)],
+                proc = runner.popen(["cmake", "--build", str(builds / preset), "-j", str(os.cpu_count() or 1)],
                                     stdout=out, stderr=subprocess.STDOUT)
                 rc = proc.wait()
                 runner.child = None
@@ -509,7 +511,8 @@ def main(argv):
     started = datetime.datetime.utcnow()
     fuzz, stress, bench, findings, ran = [], [], None, [], []
     interrupted = False
-    fuzz_build, tsan_build = ROOT / "build" / "fuzz", ROOT / "build" / "tsan"
+    builds = (ROOT / args.builds).resolve() if not os.path.isabs(args.builds) else Path(args.builds)
+    fuzz_build, tsan_build = builds / "fuzz", builds / "tsan"
 
     known = registered_backends()
     backends = args.backend or known
@@ -522,7 +525,7 @@ def main(argv):
     workdir.mkdir(parents=True, exist_ok=True)
     try:
         if not args.no_build:
-            build_presets(runner, ["fuzz", "tsan"], report, Progress(0))
+            build_presets(runner, ["fuzz", "tsan"], builds, report, Progress(0))
         nfuzz = len(backends) + ("zbud" in backends) + ({"zbud", "malloc"} <= set(backends))
         progress = Progress(nfuzz * args.fuzz_seconds + len(backends) * args.stress_seconds
                             + bench_seconds(args))

@@ -3,7 +3,9 @@
 # The main job in its tiny profile, checked by what its report says: every
 # backend fuzzed and stressed, the benchmark table and plots present, the
 # HTML self-contained, no findings. Then a run stopped by SIGINT must still
-# write the report of what ran and exit 130, and bad usage must exit 2.
+# write the report of what ran and exit 130, a run on a build with an
+# injected bug must report a finding that replays, and bad usage must
+# exit 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -40,6 +42,25 @@ wait "$pid" || rc=$?
 grep -q "stopped by Ctrl-C" "$tmp/stopped/summary.md" || fail "stopped report does not say so"
 grep -q "^| zpool_ops_fuzzer\[zbud\] (stopped) |" "$tmp/stopped/summary.md" || fail "stopped report lost the fuzz run"
 [ -z "$(pgrep -f "$tmp/work" || true)" ] || fail "children left running after Ctrl-C"
+
+# A finding: a mutant with an injected bug (zoo/bugs.tsv) must make the
+# campaign exit 1 and report a reproducer whose replay command fails too.
+for preset in fuzz tsan; do
+	cmake --preset "$preset" -B "$tmp/mutant/$preset" -DZPOOL_BUG=size_rounds_down >/dev/null
+done
+cmake --build "$tmp/mutant/fuzz" --target zpool_ops_fuzzer zbud_reclaim_fuzzer >/dev/null
+cmake --build "$tmp/mutant/tsan" --target zpool_stress >/dev/null
+rc=0
+python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 2 \
+	--stress-seconds 1 --bench off --jobs 1 --report "$tmp/found" --work "$tmp/found-work" \
+	>"$tmp/found.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || { cat "$tmp/found.log"; fail "a campaign on a mutant exited $rc, not 1"; }
+grep -q "^- reproducer: \`$tmp/found-work/fuzz/.*/artifacts/crash-" "$tmp/found/summary.md" ||
+	fail "no reproducer reported for the mutant"
+replay=$(sed -n 's/^- replay: `\(.*\)`$/\1/p' "$tmp/found/summary.md" | head -1)
+rc=0
+bash -c "$replay" >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "the reported replay command does not reproduce: $replay"
 
 rc=0
 scripts/campaign.sh --backend no-such-backend >/dev/null 2>&1 || rc=$?
