@@ -3,8 +3,9 @@
 #
 # zoo/run.sh - build each injected bug and find out which detector catches it
 #
-# Every bug in zoo/bugs.tsv sits behind #ifdef ZPOOL_BUG_<name> in the zbud
-# backend or the arena. For each bug this script builds a mutant (the fuzz
+# Every bug in zoo/bugs.tsv is an ordinary `if (ZPOOL_BUG(name))` branch in
+# a backend or the arena (zpool/zoo.h): each build compiles every mutant's
+# code, and -DZPOOL_BUG=<name> turns one on. For each bug this script builds a mutant (the fuzz
 # preset: libFuzzer, ASan+UBSan, which also builds the unit tests and the
 # stress harness under ASan; and the tsan preset for the stress harness),
 # runs every detector against it, each on its own clock and within the

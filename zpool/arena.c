@@ -86,11 +86,7 @@ static struct arena_page *arena_take_page(struct arena *a, bool *recycled)
 		*recycled = true;
 		return pg;
 	}
-#ifdef ZPOOL_BUG_arena_capacity_off_by_one
-	if (a->fresh <= a->max_pages) {
-#else
-	if (a->fresh < a->max_pages) {
-#endif
+	if (a->fresh < a->max_pages + ZPOOL_BUG(arena_capacity_off_by_one)) {
 		*recycled = false;
 		return &a->pages[a->fresh++];
 	}
@@ -135,17 +131,16 @@ struct arena_page *arena_alloc_page(struct arena *a)
 
 	pthread_mutex_lock(&a->lock);
 	injected = fault_should_fail(&a->fault);
-#ifdef ZPOOL_BUG_arena_failure_leaks_page
-	/* The page is taken before the fate is decided and lost on failure. */
-	pg = arena_take_page(a, &recycled);
-	if (pg && injected) {
-		arena_count_alloc(a);
-		pg = NULL;
-	}
-#else
-	if (!injected)
+	if (ZPOOL_BUG(arena_failure_leaks_page)) {
+		/* The page is taken before the fate is decided and lost on failure. */
 		pg = arena_take_page(a, &recycled);
-#endif
+		if (pg && injected) {
+			arena_count_alloc(a);
+			pg = NULL;
+		}
+	} else if (!injected) {
+		pg = arena_take_page(a, &recycled);
+	}
 	pthread_mutex_unlock(&a->lock);
 
 	if (!pg) {

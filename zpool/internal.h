@@ -13,6 +13,8 @@
 
 #include <zpool/zpool.h>
 
+#include "zoo.h"
+
 #include <stdatomic.h>
 
 /* The largest max_pages a pool accepts: its bytes must fit half the address space. */

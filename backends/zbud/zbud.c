@@ -104,9 +104,8 @@ struct zbud_pool {
 /* Round an allocation size in bytes up to zbud chunks. */
 static unsigned int size_to_chunks(size_t size)
 {
-#ifdef ZPOOL_BUG_size_rounds_down
-	return (unsigned int)(size >> CHUNK_SHIFT);
-#endif
+	if (ZPOOL_BUG(size_rounds_down))
+		return (unsigned int)(size >> CHUNK_SHIFT);
 	return (unsigned int)((size + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
 }
 
@@ -149,9 +148,8 @@ static unsigned long encode_handle(const struct zbud_pool *pool, const struct ar
 
 	if (bud == FIRST)
 		return handle;
-#ifdef ZPOOL_BUG_last_handle_off_by_one
-	return handle + ZPOOL_PAGE_SIZE - ((buddy_chunks(pg, LAST) + 1) << CHUNK_SHIFT);
-#endif
+	if (ZPOOL_BUG(last_handle_off_by_one))
+		return handle + ZPOOL_PAGE_SIZE - ((buddy_chunks(pg, LAST) + 1) << CHUNK_SHIFT);
 	return handle + ZPOOL_PAGE_SIZE - (buddy_chunks(pg, LAST) << CHUNK_SHIFT);
 }
 
@@ -179,10 +177,8 @@ static void check_live_handle(const struct zbud_pool *pool, unsigned long handle
 		zpool_bug("zbud: %s of handle %#lx: not on an allocated page", what, handle);
 	if (page_under_reclaim(pg) && is_map)
 		return;
-#ifdef ZPOOL_BUG_map_freed_unnoticed
-	if (is_map)
+	if (ZPOOL_BUG(map_freed_unnoticed) && is_map)
 		return;
-#endif
 	if (!buddy_chunks(pg, bud) || encode_handle(pool, pg, bud) != handle)
 		zpool_bug("zbud: %s of handle %#lx: no live %s buddy there (freed twice or stale?)",
 			  what, handle, bud == FIRST ? "first" : "last");
@@ -221,9 +217,8 @@ static void remove_from_buddy_list(struct zbud_pool *pool, struct arena_page *pg
 	unsigned int i = num_free_chunks(pg);
 
 	list_del_init(&pg->list);
-#ifdef ZPOOL_BUG_bitmap_not_cleared
-	return;
-#endif
+	if (ZPOOL_BUG(bitmap_not_cleared))
+		return;
 	if (!page_is_buddied(pg) && list_empty(&pool->unbuddied[i]))
 		pool->unbuddied_map &= ~(1ULL << i);
 }
@@ -241,9 +236,8 @@ static struct arena_page *take_best_fit(struct zbud_pool *pool, unsigned int chu
 	if (chunks >= NCHUNKS)
 		return NULL;
 	fits = pool->unbuddied_map & (~0ULL << chunks);
-#ifdef ZPOOL_BUG_best_fit_off_by_one
-	fits = pool->unbuddied_map & (~0ULL << (chunks - 1));
-#endif
+	if (ZPOOL_BUG(best_fit_off_by_one))
+		fits = pool->unbuddied_map & (~0ULL << (chunks - 1));
 	if (!fits)
 		return NULL;
 	pg = list_first_entry(&pool->unbuddied[__builtin_ctzll(fits)], struct arena_page, list);
@@ -305,10 +299,8 @@ static int zbud_destroy(void *p)
 {
 	struct zbud_pool *pool = p;
 
-#ifndef ZPOOL_BUG_destroy_ignores_live_objects
-	if (atomic_load(&pool->pages_nr))
+	if (atomic_load(&pool->pages_nr) && !ZPOOL_BUG(destroy_ignores_live_objects))
 		return -EBUSY;
-#endif
 	arena_destroy(&pool->arena);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool);
@@ -342,18 +334,16 @@ static int zbud_alloc(void *p, size_t size, unsigned long *handle)
 	} else {
 		pthread_mutex_unlock(&pool->lock);
 		atomic_fetch_add(&pool->pages_in_flight, 1);
-#ifdef ZPOOL_BUG_alloc_failure_counts_page
-		atomic_fetch_add(&pool->pages_nr, 1);
-#endif
+		if (ZPOOL_BUG(alloc_failure_counts_page))
+			atomic_fetch_add(&pool->pages_nr, 1);
 		pg = arena_alloc_page(&pool->arena);
 		if (!pg) {
 			atomic_fetch_sub(&pool->pages_in_flight, 1);
 			return -ENOMEM;
 		}
 		pthread_mutex_lock(&pool->lock);
-#ifndef ZPOOL_BUG_alloc_failure_counts_page
-		atomic_fetch_add(&pool->pages_nr, 1);
-#endif
+		if (!ZPOOL_BUG(alloc_failure_counts_page))
+			atomic_fetch_add(&pool->pages_nr, 1);
 		atomic_fetch_sub(&pool->pages_in_flight, 1);
 		bud = FIRST;
 	}
@@ -381,41 +371,31 @@ static void zbud_free(void *p, unsigned long handle)
 	struct zbud_pool *pool = p;
 	struct arena_page *pg;
 
-#ifndef ZPOOL_BUG_free_takes_no_lock
-	pthread_mutex_lock(&pool->lock);
-#endif
+	if (!ZPOOL_BUG(free_takes_no_lock))
+		pthread_mutex_lock(&pool->lock);
 	check_live_handle(pool, handle, false);
 	pg = arena_page_of(&pool->arena, handle);
-#ifdef ZPOOL_BUG_free_racing_reclaim
-	if (false) {
-#else
-	if (page_under_reclaim(pg)) {
-#endif
+	if (page_under_reclaim(pg) && !ZPOOL_BUG(free_racing_reclaim)) {
 		set_buddy_chunks(pg, handle_to_buddy(handle), 0);
-#ifndef ZPOOL_BUG_free_takes_no_lock
-		pthread_mutex_unlock(&pool->lock);
-#endif
+		if (!ZPOOL_BUG(free_takes_no_lock))
+			pthread_mutex_unlock(&pool->lock);
 		return;
 	}
 	remove_from_buddy_list(pool, pg);
 	set_buddy_chunks(pg, handle_to_buddy(handle), 0);
 	if (page_is_empty(pg)) {
-#ifndef ZPOOL_BUG_page_freed_on_lru
-		list_del_init(&pg->lru);
-#endif
+		if (!ZPOOL_BUG(page_freed_on_lru))
+			list_del_init(&pg->lru);
 		arena_free_page(&pool->arena, pg);
 		atomic_fetch_sub(&pool->pages_nr, 1);
-	} else {
-#ifdef ZPOOL_BUG_wrong_unbuddied_list
+	} else if (ZPOOL_BUG(wrong_unbuddied_list)) {
 		list_add(&pg->list, &pool->unbuddied[num_free_chunks(pg) - 1]);
 		pool->unbuddied_map |= 1ULL << (num_free_chunks(pg) - 1);
-#else
+	} else {
 		unbuddied_add(pool, pg);
-#endif
 	}
-#ifndef ZPOOL_BUG_free_takes_no_lock
-	pthread_mutex_unlock(&pool->lock);
-#endif
+	if (!ZPOOL_BUG(free_takes_no_lock))
+		pthread_mutex_unlock(&pool->lock);
 }
 
 /**
@@ -465,14 +445,12 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 		remove_from_buddy_list(pool, pg);
 		pg->flags |= ARENA_PG_RECLAIM;
 		pool->reclaim_nr++;
-#ifdef ZPOOL_BUG_reclaim_encodes_unlocked
-		pthread_mutex_unlock(&pool->lock);
-#endif
+		if (ZPOOL_BUG(reclaim_encodes_unlocked))
+			pthread_mutex_unlock(&pool->lock);
 		first_handle = buddy_chunks(pg, FIRST) ? encode_handle(pool, pg, FIRST) : 0;
 		last_handle = buddy_chunks(pg, LAST) ? encode_handle(pool, pg, LAST) : 0;
-#ifndef ZPOOL_BUG_reclaim_encodes_unlocked
-		pthread_mutex_unlock(&pool->lock);
-#endif
+		if (!ZPOOL_BUG(reclaim_encodes_unlocked))
+			pthread_mutex_unlock(&pool->lock);
 
 		if (!first_handle || zpool_evict(pool->zpool, first_handle) == 0) {
 			if (last_handle)
@@ -480,24 +458,21 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 		}
 
 		pthread_mutex_lock(&pool->lock);
-#ifndef ZPOOL_BUG_reclaim_flag_leak
-		pg->flags &= ~ARENA_PG_RECLAIM;
-#endif
+		if (!ZPOOL_BUG(reclaim_flag_leak))
+			pg->flags &= ~ARENA_PG_RECLAIM;
 		pool->reclaim_nr--;
 		if (page_is_empty(pg)) {
 			arena_free_page(&pool->arena, pg);
-#ifndef ZPOOL_BUG_pages_nr_not_updated
-			atomic_fetch_sub(&pool->pages_nr, 1);
-#endif
+			if (!ZPOOL_BUG(pages_nr_not_updated))
+				atomic_fetch_sub(&pool->pages_nr, 1);
 			pthread_mutex_unlock(&pool->lock);
 			return 0;
 		}
 		place_on_buddy_list(pool, pg);
-#ifdef ZPOOL_BUG_reclaim_page_to_lru_tail
-		list_add_tail(&pg->lru, &pool->lru);
-#else
-		list_add(&pg->lru, &pool->lru);
-#endif
+		if (ZPOOL_BUG(reclaim_page_to_lru_tail))
+			list_add_tail(&pg->lru, &pool->lru);
+		else
+			list_add(&pg->lru, &pool->lru);
 	}
 	pthread_mutex_unlock(&pool->lock);
 	return -EAGAIN;
