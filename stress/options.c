@@ -31,6 +31,7 @@ static const char usage_rest[] =
     "  --ops N                or: owner operations per backend\n"
     "  --seed X               seed of payloads, PRNGs, fault injection (default 1)\n"
     "  --max-pages P          pool capacity in pages, 1..1048576 (default 64)\n"
+    "  --shards N             a sharded pool of N shards, 0..64 (default 0: one pool)\n"
     "  --fail-page-alloc PROB fail page allocations with probability PROB (default 0)\n"
     "  --fail-evict PROB      evict callback refuses with probability PROB (default 0)\n"
     "  --sizes uniform|FILE   object sizes: uniform 1..4096, or a trace file with one\n"
@@ -226,6 +227,7 @@ enum {
 	OPT_OPS,
 	OPT_SEED,
 	OPT_MAX_PAGES,
+	OPT_SHARDS,
 	OPT_FAIL_PAGE_ALLOC,
 	OPT_FAIL_EVICT,
 	OPT_SIZES,
@@ -243,6 +245,7 @@ static const struct option long_opts[] = {
 	{ "ops", required_argument, NULL, OPT_OPS },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "max-pages", required_argument, NULL, OPT_MAX_PAGES },
+	{ "shards", required_argument, NULL, OPT_SHARDS },
 	{ "fail-page-alloc", required_argument, NULL, OPT_FAIL_PAGE_ALLOC },
 	{ "fail-evict", required_argument, NULL, OPT_FAIL_EVICT },
 	{ "sizes", required_argument, NULL, OPT_SIZES },
@@ -284,6 +287,10 @@ static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *s
 	case OPT_MAX_PAGES:
 		err = parse_u64("max-pages", arg, 1, 1u << 20, &v);
 		o->max_pages = (size_t)v;
+		return err;
+	case OPT_SHARDS:
+		err = parse_u64("shards", arg, 0, ZPOOL_MAX_SHARDS, &v);
+		o->shards = (unsigned int)v;
 		return err;
 	case OPT_FAIL_PAGE_ALLOC:
 		return parse_double("fail-page-alloc", arg, 0.0, 1.0, false,
@@ -356,6 +363,11 @@ int stress_parse_options(int argc, char **argv, struct stress_opts *o)
 	}
 	if (o->ops && seconds_set) {
 		fputs("zpool_stress: give --seconds or --ops, not both\n", stderr);
+		goto usage;
+	}
+	if (o->shards > o->max_pages) {
+		fprintf(stderr, "zpool_stress: --shards %u needs --max-pages of at least %u\n",
+			o->shards, o->shards);
 		goto usage;
 	}
 	if (o->ops)

@@ -59,10 +59,10 @@ void stress_report_text(const struct stress_opts *o, const struct stress_result 
 	const struct stress_counters *c = &res->c;
 	unsigned long long total = total_ops(c);
 
-	printf("backend %s: %.2f s, %u owners, %u reclaimers, %u slots, %zu pages, seed %llu, "
-	       "sizes %s\n",
+	printf("backend %s: %.2f s, %u owners, %u reclaimers, %u slots, %zu pages, %u shards, "
+	       "seed %llu, sizes %s\n",
 	       res->backend, res->elapsed, o->threads, o->reclaimers, o->slots, o->max_pages,
-	       (unsigned long long)o->seed, o->sizes_name);
+	       o->shards, (unsigned long long)o->seed, o->sizes_name);
 	printf("  ops:        %llu (%.0f/s):", total, per_second(total, res->elapsed));
 	for (int i = 0; i < NR_OPS; i++)
 		printf(" %s %llu (%.0f/s)", op_names[i], (unsigned long long)c->ops[i],
@@ -155,8 +155,9 @@ static void json_result(const struct stress_result *res)
 void stress_report_json(const struct stress_opts *o, const struct stress_result *res, size_t n)
 {
 	printf("{\"tool\": \"zpool_stress\", \"seed\": %llu, \"threads\": %u, \"reclaimers\": %u, "
-	       "\"slots\": %u, \"max_pages\": %zu,\n",
-	       (unsigned long long)o->seed, o->threads, o->reclaimers, o->slots, o->max_pages);
+	       "\"slots\": %u, \"max_pages\": %zu, \"shards\": %u,\n",
+	       (unsigned long long)o->seed, o->threads, o->reclaimers, o->slots, o->max_pages,
+	       o->shards);
 	printf(" \"seconds\": %g, \"ops\": %llu, \"fail_page_alloc\": %g, \"fail_evict\": %g, "
 	       "\"check_every\": %llu, \"sizes\": ",
 	       o->seconds, (unsigned long long)o->ops, o->fail_page_alloc, o->fail_evict,

@@ -772,6 +772,7 @@ int stress_run_backend(const struct stress_opts *o, const char *backend, struct 
 		.priv = &r,
 		.fail_page_alloc_prob = o->fail_page_alloc,
 		.seed = o->seed,
+		.shards = o->shards,
 	};
 	struct worker *workers = calloc(nr + 1, sizeof(*workers));
 	int err;

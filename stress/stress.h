@@ -46,6 +46,7 @@
  * @ops: owner operations per backend, or 0 when @seconds is used
  * @seed: seeds payloads, thread PRNGs and fault injection
  * @max_pages: the pool's capacity
+ * @shards: shards of the pool (zpool_config.shards); 0 = one pool
  * @fail_page_alloc: page allocation failure probability
  * @fail_evict: probability that the evict callback refuses
  * @check_every: run zpool_check() under a pause every N operations; 0 = off
@@ -64,6 +65,7 @@ struct stress_opts {
 	uint64_t ops;
 	uint64_t seed;
 	size_t max_pages;
+	unsigned int shards;
 	double fail_page_alloc;
 	double fail_evict;
 	uint64_t check_every;

@@ -41,19 +41,19 @@ static void test_create_errors(void **state)
 
 	assert_int_equal(zpool_create_pool("no-such-backend", NULL, &pool), -ENOENT);
 	assert_int_equal(zpool_create_pool(NULL, NULL, &pool), -EINVAL);
-	assert_int_equal(zpool_create_pool(TYPE(state), NULL, NULL), -EINVAL);
+	assert_int_equal(test_create_pool(TYPE(state), NULL, NULL), -EINVAL);
 	cfg.fail_page_alloc_prob = 1.5;
-	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
 	cfg.fail_page_alloc_prob = -0.1;
-	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
 	cfg.fail_page_alloc_prob = NAN;
-	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
 	cfg.fail_page_alloc_prob = 0;
 	cfg.max_pages = SIZE_MAX;
-	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
 	assert_null(pool);
 
-	assert_int_equal(zpool_create_pool(TYPE(state), NULL, &pool), 0);
+	assert_int_equal(test_create_pool(TYPE(state), NULL, &pool), 0);
 	assert_string_equal(zpool_get_type(pool), TYPE(state));
 	assert_int_equal(zpool_get_total_size(pool), 0);
 	assert_pool_ok(pool);
@@ -130,15 +130,17 @@ static void test_enomem_at_capacity(void **state)
 	struct model m;
 	struct zpool_stats st;
 	uint64_t total;
+	/* 4 pages a shard: malloc's header keeps a page-sized object out of 1. */
+	size_t pages = 4 * (test_shards ? test_shards : 1);
 	int err = 0;
 
-	model_init(&m, TYPE(state), 4, false);
+	model_init(&m, TYPE(state), pages, false);
 	while (m.nr < 64 && (err = model_alloc(&m, ZPOOL_PAGE_SIZE)) == 0)
 		;
 	assert_int_equal(err, -ENOMEM);
-	assert_true(m.nr >= 1 && m.nr <= 4);
+	assert_true(m.nr >= 1 && (size_t)m.nr <= pages);
 	total = zpool_get_total_size(m.pool);
-	assert_true(total <= 4 * ZPOOL_PAGE_SIZE);
+	assert_true(total <= pages * ZPOOL_PAGE_SIZE);
 	for (int i = 0; i < 5; i++) {
 		unsigned long h;
 
@@ -148,7 +150,7 @@ static void test_enomem_at_capacity(void **state)
 	zpool_get_stats(m.pool, &st);
 	assert_int_equal(st.objects, (uint64_t)m.nr);
 	assert_int_equal(st.alloc_enomem, 6);
-	assert_int_equal(st.max_pages, 4);
+	assert_int_equal(st.max_pages, pages);
 	assert_true(st.page_alloc_failures >= 6);
 	assert_int_equal(st.injected_failures, 0);
 	assert_pool_ok(m.pool);
@@ -167,7 +169,12 @@ static void test_fault_every(void **state)
 	unsigned long h[9];
 	int results[9];
 
-	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), 0);
+	/* Each shard counts its own page allocations, and the next shard
+	 * takes over a failed one: not every third call of the pool. */
+	if (test_shards > 1)
+		skip();
+
+	assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), 0);
 	for (int i = 0; i < 9; i++) {
 		results[i] = zpool_malloc(pool, ZPOOL_PAGE_SIZE, &h[i]);
 		assert_int_equal(results[i], (i % 3 == 2) ? -ENOMEM : 0);
@@ -195,7 +202,7 @@ static void test_fault_prob_reproducible(void **state)
 		struct zpool *pool;
 		unsigned long h;
 
-		assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), 0);
+		assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), 0);
 		for (int i = 0; i < 200; i++) {
 			int err = zpool_malloc(pool, ZPOOL_PAGE_SIZE, &h);
 
@@ -416,7 +423,7 @@ static void test_check_concurrent(void **state)
 	struct zpool *pool;
 	char why[256];
 
-	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), 0);
+	assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), 0);
 	for (int t = 0; t < 3; t++) {
 		args[t] = (struct churn_arg){ .pool = pool, .seed = 100u + t, .stop = &stop };
 		assert_int_equal(pthread_create(&threads[t], NULL, churn, &args[t]), 0);
@@ -442,7 +449,7 @@ static void double_free(void *arg)
 	struct zpool *pool;
 	unsigned long h, keep;
 
-	(void)zpool_create_pool(arg, NULL, &pool);
+	(void)test_create_pool(arg, NULL, &pool);
 	(void)zpool_malloc(pool, 100, &keep);
 	(void)zpool_malloc(pool, 100, &h);
 	zpool_free(pool, h);
@@ -454,7 +461,7 @@ static void map_after_free(void *arg)
 	struct zpool *pool;
 	unsigned long h, keep;
 
-	(void)zpool_create_pool(arg, NULL, &pool);
+	(void)test_create_pool(arg, NULL, &pool);
 	(void)zpool_malloc(pool, 100, &keep);
 	(void)zpool_malloc(pool, 100, &h);
 	zpool_free(pool, h);
@@ -469,6 +476,90 @@ static void test_misuse_is_caught(void **state)
 #endif
 	assert_dies(double_free, *state);
 	assert_dies(map_after_free, *state);
+}
+
+/* Sharded pools: bad shard counts, and the capacity split without loss. */
+static void test_shard_config(void **state)
+{
+	struct zpool_config cfg = { .shards = ZPOOL_MAX_SHARDS + 1 };
+	struct zpool_stats st;
+	struct zpool *pool = NULL;
+
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	cfg = (struct zpool_config){ .shards = 4, .max_pages = 3 };
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
+	assert_null(pool);
+	cfg.max_pages = 10;
+	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), 0);
+	assert_string_equal(zpool_get_type(pool), TYPE(state));
+	zpool_get_stats(pool, &st);
+	assert_int_equal(st.max_pages, 10);
+	assert_int_equal(zpool_destroy_pool(pool), 0);
+}
+
+struct shard_thread_arg {
+	struct model *m;
+	int first, nr;
+};
+
+static void *alloc_some(void *p)
+{
+	struct shard_thread_arg *a = p;
+
+	for (int i = 0; i < a->nr; i++)
+		if (model_alloc(a->m, ZPOOL_PAGE_SIZE))
+			return p;
+	return NULL;
+}
+
+/*
+ * Threads land on different shards (the handle says which), objects are
+ * freed from other threads, and zpool_shrink() takes pages from the
+ * shards in turn.
+ */
+static void test_shard_spread(void **state)
+{
+	unsigned int saved = test_shards, per_shard[2] = { 0, 0 }, reclaimed;
+	struct model m;
+	struct zpool_stats st;
+
+	test_shards = 2;
+	model_init(&m, TYPE(state), 0, true);
+	for (int t = 0; t < 2; t++) {
+		struct shard_thread_arg a = { &m, 0, 4 };
+		pthread_t th;
+		void *ret;
+
+		assert_int_equal(pthread_create(&th, NULL, alloc_some, &a), 0);
+		assert_int_equal(pthread_join(th, &ret), 0);
+		assert_null(ret);
+	}
+	for (int i = 0; i < m.nr; i++) {
+		unsigned long shard = m.obj[i].handle >> ZPOOL_SHARD_SHIFT;
+
+		assert_true(shard < 2);
+		per_shard[shard]++;
+	}
+	/* Two threads started one after the other have different homes. */
+	assert_int_equal(per_shard[0], 4);
+	assert_int_equal(per_shard[1], 4);
+	assert_pool_ok(m.pool);
+	zpool_get_stats(m.pool, &st);
+	assert_int_equal(st.objects, 8);
+	assert_int_equal(st.allocs, 8);
+
+	assert_int_equal(zpool_shrink(m.pool, 4, &reclaimed), 0);
+	assert_int_equal(reclaimed, 4);
+	per_shard[0] = per_shard[1] = 0;
+	for (int i = 0; i < m.evicted_nr; i++)
+		per_shard[m.obj[m.evict_order[i]].handle >> ZPOOL_SHARD_SHIFT]++;
+	assert_int_equal(per_shard[0], 2);
+	assert_int_equal(per_shard[1], 2);
+	zpool_get_stats(m.pool, &st);
+	assert_int_equal(st.evictions, 4);
+	assert_int_equal(st.objects, 4);
+	model_destroy(&m);
+	test_shards = saved;
 }
 
 static const struct CMUnitTest contract_tests[] = {
@@ -489,6 +580,8 @@ static const struct CMUnitTest contract_tests[] = {
 	cmocka_unit_test(test_total_size_tracks_objects),
 	cmocka_unit_test(test_check_concurrent),
 	cmocka_unit_test(test_misuse_is_caught),
+	cmocka_unit_test(test_shard_config),
+	cmocka_unit_test(test_shard_spread),
 };
 
 #define NR_TESTS (sizeof(contract_tests) / sizeof(contract_tests[0]))
@@ -499,15 +592,21 @@ int main(void)
 	size_t n = zpool_types(names, 16);
 	int failed = 0;
 
+	/* Every backend as one pool, then as a pool of 4 shards (see zpool.h). */
 	for (size_t b = 0; b < n && b < 16; b++) {
-		struct CMUnitTest tests[NR_TESTS];
-		char group[64];
+		for (unsigned int shards = 0; shards <= 4; shards += 4) {
+			struct CMUnitTest tests[NR_TESTS];
+			char group[64];
 
-		memcpy(tests, contract_tests, sizeof(tests));
-		for (size_t t = 0; t < NR_TESTS; t++)
-			tests[t].initial_state = (void *)names[b];
-		snprintf(group, sizeof(group), "contract/%s", names[b]);
-		failed += _cmocka_run_group_tests(group, tests, NR_TESTS, NULL, NULL);
+			memcpy(tests, contract_tests, sizeof(tests));
+			for (size_t t = 0; t < NR_TESTS; t++)
+				tests[t].initial_state = (void *)names[b];
+			snprintf(group, sizeof(group),
+				 shards ? "contract/%s/shards:%u" : "contract/%s", names[b],
+				 shards);
+			test_shards = shards;
+			failed += _cmocka_run_group_tests(group, tests, NR_TESTS, NULL, NULL);
+		}
 	}
 	return failed ? 1 : 0;
 }

@@ -22,6 +22,25 @@
 
 #define MAX_OBJS 4096
 
+/*
+ * The shards of every pool the tests create through test_create_pool()
+ * and model_init(): test_contract.c runs the contract once per backend
+ * unsharded (0) and once sharded.
+ */
+static unsigned int test_shards;
+
+/* zpool_create_pool() with @cfg (NULL = defaults) and test_shards. */
+static inline int test_create_pool(const char *type, const struct zpool_config *cfg,
+				   struct zpool **pool)
+{
+	struct zpool_config c = { 0 };
+
+	if (cfg)
+		c = *cfg;
+	c.shards = test_shards;
+	return zpool_create_pool(type, &c, pool);
+}
+
 /* One object as the test believes it to be. */
 struct tobj {
 	unsigned long handle;
@@ -177,7 +196,7 @@ static inline void model_init(struct model *m, const char *type, size_t max_page
 		cfg.ops = &model_ops;
 		cfg.priv = m;
 	}
-	assert_int_equal(zpool_create_pool(type, &cfg, &m->pool), 0);
+	assert_int_equal(test_create_pool(type, &cfg, &m->pool), 0);
 }
 
 static inline void model_destroy(struct model *m)

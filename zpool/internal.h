@@ -24,6 +24,12 @@
 #if !defined(NDEBUG) && !defined(ZPOOL_DEBUG)
 #define ZPOOL_DEBUG 1
 #endif
+/* The same as a constant, for debug checks in ordinary conditions. */
+#ifdef ZPOOL_DEBUG
+#define ZPOOL_DEBUG_ON 1
+#else
+#define ZPOOL_DEBUG_ON 0
+#endif
 
 /**
  * struct zpool_driver - a backend
@@ -54,13 +60,24 @@ struct zpool_driver {
 	void (*stats)(const void *pool, struct zpool_stats *st);
 };
 
-/* The handle of a zpool: the driver, its pool, and the common counters. */
+/* The cache line size the layout of shared structures is padded to. */
+#define ZPOOL_CACHELINE 64
+
+/*
+ * The handle of a zpool: the driver, its pool, and the common counters.
+ * A sharded pool (@shards > 1) has zpool_shard_driver as its driver and
+ * one struct zpool per shard below it; its own objects, allocs and
+ * alloc_enomem stay 0, the shards count those (see shard.c). Cache-line
+ * aligned so that the counters of two shards never share a line.
+ */
 struct zpool {
 	const struct zpool_driver *driver;
 	void *pool;
+	const char *type;
+	unsigned int shards;
 	const struct zpool_ops *ops;
 	void *priv;
-	atomic_uint_least64_t objects;
+	_Alignas(ZPOOL_CACHELINE) atomic_uint_least64_t objects;
 	atomic_uint_least64_t allocs;
 	atomic_uint_least64_t alloc_enomem;
 	atomic_uint_least64_t evictions;
@@ -69,6 +86,12 @@ struct zpool {
 	atomic_uint_least64_t shrink_eagain;
 	atomic_uint_least64_t pages_reclaimed;
 };
+
+/*
+ * zpool_shard_driver - N pools of one backend behind one struct zpool
+ * (shard.c). Its create() reads the backend's name from zp->type.
+ */
+extern const struct zpool_driver zpool_shard_driver;
 
 /* zpool_can_evict() - true if the pool was created with an evict callback. */
 static inline bool zpool_can_evict(const struct zpool *zp)

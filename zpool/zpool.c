@@ -69,15 +69,18 @@ int zpool_create_pool(const char *type, const struct zpool_config *cfg, struct z
 		return -ENOENT;
 	if (!cfg)
 		cfg = &defaults;
-	if (cfg->max_pages > ZPOOL_MAX_PAGES)
+	if (cfg->max_pages > ZPOOL_MAX_PAGES || cfg->shards > ZPOOL_MAX_SHARDS)
 		return -EINVAL;
-	zp = calloc(1, sizeof(*zp));
+	zp = aligned_alloc(ZPOOL_CACHELINE, sizeof(*zp));
 	if (!zp)
 		return -ENOMEM;
-	zp->driver = driver;
+	memset(zp, 0, sizeof(*zp));
+	zp->driver = cfg->shards > 1 ? &zpool_shard_driver : driver;
+	zp->type = driver->type;
+	zp->shards = cfg->shards > 1 ? cfg->shards : 0;
 	zp->ops = cfg->ops;
 	zp->priv = cfg->priv;
-	err = driver->create(zp, cfg, &zp->pool);
+	err = zp->driver->create(zp, cfg, &zp->pool);
 	if (err) {
 		free(zp);
 		return err;
@@ -101,7 +104,7 @@ int zpool_destroy_pool(struct zpool *zp)
 
 const char *zpool_get_type(const struct zpool *zp)
 {
-	return zp->driver->type;
+	return zp->type;
 }
 
 int zpool_malloc(struct zpool *zp, size_t size, unsigned long *handle)
@@ -111,6 +114,8 @@ int zpool_malloc(struct zpool *zp, size_t size, unsigned long *handle)
 	if (size == 0 || size > ZPOOL_PAGE_SIZE || !handle)
 		return -EINVAL;
 	err = zp->driver->malloc(zp->pool, size, handle);
+	if (zp->shards) /* the shard that served it counted it */
+		return err;
 	if (err == 0) {
 		counter_inc(&zp->allocs);
 		counter_inc(&zp->objects);
@@ -129,7 +134,8 @@ void zpool_free(struct zpool *zp, unsigned long handle)
 		return;
 	}
 	zp->driver->free(zp->pool, handle);
-	atomic_fetch_sub_explicit(&zp->objects, 1, memory_order_relaxed);
+	if (!zp->shards)
+		atomic_fetch_sub_explicit(&zp->objects, 1, memory_order_relaxed);
 }
 
 int zpool_shrink(struct zpool *zp, unsigned int pages, unsigned int *reclaimed)
@@ -183,11 +189,13 @@ int zpool_check(struct zpool *zp, char *why, size_t len)
 void zpool_get_stats(const struct zpool *zp, struct zpool_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	zp->driver->stats(zp->pool, st);
-	st->objects = counter_read(&zp->objects);
+	zp->driver->stats(zp->pool, st); /* a sharded pool's sums its shards' allocation counters */
+	if (!zp->shards) {
+		st->objects = counter_read(&zp->objects);
+		st->allocs = counter_read(&zp->allocs);
+		st->alloc_enomem = counter_read(&zp->alloc_enomem);
+	}
 	st->total_size = zp->driver->total_size(zp->pool);
-	st->allocs = counter_read(&zp->allocs);
-	st->alloc_enomem = counter_read(&zp->alloc_enomem);
 	st->evictions = counter_read(&zp->evictions);
 	st->evict_failures = counter_read(&zp->evict_failures);
 	st->shrink_calls = counter_read(&zp->shrink_calls);

@@ -29,6 +29,30 @@ extern "C" {
 /* max_pages used when the configuration leaves it at 0. */
 #define ZPOOL_DEFAULT_MAX_PAGES 65536u
 
+/*
+ * Sharded pools. With zpool_config.shards = N > 1, one struct zpool is N
+ * pools of the backend ("shards"), as zswap keeps several zpools per pool
+ * so that CPUs do not all queue on one pool lock. Each thread allocates
+ * from its home shard (threads are given homes round robin on their first
+ * allocation); when the home shard is full the others are tried in turn,
+ * so one thread can still fill the whole pool. max_pages is split across
+ * the shards (the first max_pages % N get one page more); fault injection
+ * runs in each shard, shard i seeded with seed + i.
+ *
+ * A sharded pool's handle carries its shard's index in bits
+ * ZPOOL_SHARD_SHIFT and up, and the backend's own handle below: every
+ * backend's handles leave those bits clear (on x86-64 and arm64, user
+ * addresses stay below 2^48). zpool_shrink() visits the shards round robin,
+ * a page at a time, starting one shard further on each call, so reclaim is
+ * spread fairly; each shard evicts from its own LRU, so the pool as a whole
+ * evicts from the cold end of every shard, not in one global LRU order.
+ * The allocation counters (objects, allocs, alloc_enomem) are kept per
+ * shard and summed by zpool_get_stats(); so are the page counters
+ * (peak_pages is the sum of the shards' peaks).
+ */
+#define ZPOOL_MAX_SHARDS  64u
+#define ZPOOL_SHARD_SHIFT 56
+
 enum zpool_mapmode { ZPOOL_MM_RW, ZPOOL_MM_RO, ZPOOL_MM_WO };
 
 struct zpool;
@@ -49,6 +73,7 @@ struct zpool_config {			    /* zero-initialised = defaults */
 	unsigned int fail_page_alloc_every; /* fail every Nth page allocation; 0 = off */
 	double fail_page_alloc_prob;	    /* or fail with this probability ... */
 	unsigned long long seed;	    /* ... drawn from a PRNG seeded with this */
+	unsigned int shards;		    /* sub-pools, 0 or 1 = one; see ZPOOL_MAX_SHARDS */
 };
 
 /* Counters of one pool; see zpool_get_stats(). */
@@ -78,7 +103,8 @@ struct zpool_stats {
  *
  * Return: 0; -ENOENT if @type is not registered; -EINVAL for a bad
  * configuration (NULL @type or @pool, a probability outside [0, 1],
- * max_pages whose bytes would exceed half the address space);
+ * max_pages whose bytes would exceed half the address space, more shards
+ * than ZPOOL_MAX_SHARDS or than max_pages);
  * -ENOMEM if the pool's memory could not be set up.
  */
 int zpool_create_pool(const char *type, const struct zpool_config *cfg, struct zpool **pool);
