@@ -443,7 +443,7 @@ void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr,
 		int ret = zpool_shrink(ctx.pool, g_prof.shrink_step, &reclaimed);
 		auto t1 = std::chrono::steady_clock::now();
 		long sw1 = thread_switches();
-		if (ret || reclaimed != g_prof.shrink_step) {
+		if (ret || reclaimed < g_prof.shrink_step) {
 			st.SkipWithError("zpool_shrink did not reclaim what was asked");
 			break;
 		}
@@ -511,7 +511,7 @@ int shrink_cost(const std::string &spec, const std::string &calls_arg, const ben
 		if (shrink_fill(ctx, sz))
 			fatal("--shrink_cost: refill failed on ", backend);
 		int ret = zpool_shrink(ctx.pool, g_prof.shrink_step, &reclaimed);
-		if (ret || reclaimed != g_prof.shrink_step)
+		if (ret || reclaimed < g_prof.shrink_step)
 			fatal("--shrink_cost: zpool_shrink did not reclaim what was asked on ",
 			      backend);
 		reclaimed_total += reclaimed;

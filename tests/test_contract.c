@@ -317,7 +317,9 @@ static void test_shrink_evict_fails(void **state)
 	/* Once the callback agrees again, reclaim works. */
 	m.evict_fail = 0;
 	assert_int_equal(zpool_shrink(m.pool, 1, &reclaimed), 0);
-	assert_int_equal(reclaimed, 1);
+	/* At least the page asked for: zsmalloc frees whole multi-page zspages. */
+	assert_true(reclaimed >= 1);
+	assert_true(zpool_get_total_size(m.pool) < total);
 	model_destroy(&m);
 }
 

@@ -45,6 +45,8 @@
  * @check: 0, or -EUCLEAN with the first broken invariant written to @why
  * @stats: fill the page counters of @st (pages, peak_pages, max_pages,
  *	page_allocs, page_alloc_failures, injected_failures)
+ * @compact: move objects to free pages, setting *@pages_freed; 0. NULL: the
+ *	backend does not compact (zpool_compact() returns -EOPNOTSUPP)
  */
 struct zpool_driver {
 	const char *type;
@@ -58,6 +60,7 @@ struct zpool_driver {
 	uint64_t (*total_size)(const void *pool);
 	int (*check)(void *pool, char *why, size_t len);
 	void (*stats)(const void *pool, struct zpool_stats *st);
+	int (*compact)(void *pool, unsigned long *pages_freed);
 };
 
 /* The cache line size the layout of shared structures is padded to. */
@@ -85,6 +88,8 @@ struct zpool {
 	atomic_uint_least64_t shrink_calls;
 	atomic_uint_least64_t shrink_eagain;
 	atomic_uint_least64_t pages_reclaimed;
+	atomic_uint_least64_t compactions;
+	atomic_uint_least64_t pages_compacted;
 };
 
 /*

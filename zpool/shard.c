@@ -258,9 +258,33 @@ static int shard_shrink(void *p, unsigned int pages, unsigned int *reclaimed)
 			i = 0;
 	}
 	*reclaimed = done;
-	if (done == pages)
+	if (done >= pages) /* a shard may free more than the page asked (zsmalloc) */
 		return 0;
 	return eagain ? -EAGAIN : -EINVAL;
+}
+
+/* Every shard compacts in turn; -EOPNOTSUPP if the backend does not compact. */
+static int shard_compact(void *p, unsigned long *pages_freed)
+{
+	struct shard_pool *sp = p;
+	unsigned long total = 0;
+
+	for (unsigned int i = 0; i < sp->nr; i++) {
+		struct zpool *zp = sp->shard[i].zp;
+		unsigned long freed = 0;
+		int err;
+
+		if (!zp->driver->compact)
+			return -EOPNOTSUPP;
+		err = zp->driver->compact(zp->pool, &freed);
+		total += freed;
+		if (err) {
+			*pages_freed = total;
+			return err;
+		}
+	}
+	*pages_freed = total;
+	return 0;
 }
 
 static void *shard_map(void *p, unsigned long handle, enum zpool_mapmode mm)
@@ -330,4 +354,5 @@ const struct zpool_driver zpool_shard_driver = {
 	.total_size = shard_total_size,
 	.check = shard_check,
 	.stats = shard_stats,
+	.compact = shard_compact,
 };

@@ -164,6 +164,21 @@ int zpool_evict(struct zpool *zp, unsigned long handle)
 	return ret;
 }
 
+int zpool_compact(struct zpool *zp, unsigned long *pages_freed)
+{
+	unsigned long freed = 0;
+	int err = -EOPNOTSUPP;
+
+	if (zp->driver->compact) {
+		err = zp->driver->compact(zp->pool, &freed);
+		counter_inc(&zp->compactions);
+		atomic_fetch_add_explicit(&zp->pages_compacted, freed, memory_order_relaxed);
+	}
+	if (pages_freed)
+		*pages_freed = freed;
+	return err;
+}
+
 void *zpool_map_handle(struct zpool *zp, unsigned long handle, enum zpool_mapmode mm)
 {
 	return zp->driver->map(zp->pool, handle, mm);
@@ -201,6 +216,8 @@ void zpool_get_stats(const struct zpool *zp, struct zpool_stats *st)
 	st->shrink_calls = counter_read(&zp->shrink_calls);
 	st->shrink_eagain = counter_read(&zp->shrink_eagain);
 	st->pages_reclaimed = counter_read(&zp->pages_reclaimed);
+	st->compactions = counter_read(&zp->compactions);
+	st->pages_compacted = counter_read(&zp->pages_compacted);
 }
 
 void zpool_bug(const char *fmt, ...)

@@ -93,6 +93,8 @@ struct zpool_stats {
 	uint64_t shrink_calls;	      /* zpool_shrink() calls */
 	uint64_t shrink_eagain;	      /* ... that returned -EAGAIN */
 	uint64_t pages_reclaimed;     /* pages reported reclaimed by zpool_shrink() */
+	uint64_t compactions;	      /* zpool_compact() calls that ran */
+	uint64_t pages_compacted;     /* pages they freed */
 };
 
 /**
@@ -171,11 +173,30 @@ void zpool_free(struct zpool *pool, unsigned long handle);
  * call zpool_free() (it must, on success), zpool_map_handle() and
  * zpool_malloc().
  *
- * Return: 0 when @pages pages were reclaimed; -EINVAL when @pages is 0,
+ * A backend that frees pages in groups (zsmalloc frees whole zspages of up
+ * to 8 pages) may reclaim more than @pages: @reclaimed says how many.
+ *
+ * Return: 0 when at least @pages pages were reclaimed; -EINVAL when @pages is 0,
  * the pool has no evict callback or nothing to reclaim; -EAGAIN when the
  * evict callback failed on every page tried.
  */
 int zpool_shrink(struct zpool *pool, unsigned int pages, unsigned int *reclaimed);
+
+/**
+ * zpool_compact() - move objects out of sparse pages and free those pages
+ * @pool: the pool
+ * @pages_freed: if not NULL, set to the number of pages given back
+ *
+ * For backends whose objects can move (zsmalloc). Safe against concurrent
+ * calls of every other function on the pool: it takes the backend's pool
+ * lock for short steps, never moves an object that is mapped, and never
+ * calls evict. Handles stay valid; a pointer from zpool_map_handle() stays
+ * valid until zpool_unmap_handle(), but a later map may return another.
+ *
+ * Return: 0 (also when nothing could be freed); -EOPNOTSUPP if the backend
+ * does not compact (*@pages_freed is then 0).
+ */
+int zpool_compact(struct zpool *pool, unsigned long *pages_freed);
 
 /**
  * zpool_map_handle() - reach an object's bytes
