@@ -13,12 +13,20 @@ Then a report folder: summary.md, the same as a self-contained summary.html,
 the benchmark table and plots, and every finding with its reproducer, the
 command that replays it and the first lines of its report.
 
-Exit status: 0 nothing found, 1 something found, 2 bad usage, 130 stopped by
-Ctrl-C (the report of what ran is still written).
+Exit status (docs/exit-codes.md): 0 nothing found, 1 something found, 2 bad
+usage, 3 the harness failed (a build, a missing --builds folder, a phase that
+could not run), 130 stopped by Ctrl-C; the report of what ran is written in
+every case but 2. Relative folders are taken from the caller's working
+directory. The report folder is emptied first, but only if a zpool-harness
+tool made it (it carries the marker file .zpool-harness-owned); the work and
+report folders are locked, so a second campaign on the same folders stops at
+once (exit 3) instead of trampling the first. summary.json follows
+docs/summary-json.md.
 """
 import argparse
 import base64
 import datetime
+import fcntl
 import html
 import json
 import os
@@ -30,7 +38,11 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+import cli  # noqa: E402  (scripts/lib/cli.py)
+
 ROOT = Path(__file__).resolve().parent.parent
+SUMMARY_SCHEMA = 1
 FUZZ_TARGETS = ["zpool_ops_fuzzer", "zpool_diff_fuzzer", "zbud_reclaim_fuzzer"]
 ARTIFACT_PREFIXES = ("crash-", "leak-", "timeout-", "oom-", "slow-unit-")
 SANITIZER_ENV = {
@@ -50,19 +62,12 @@ class Interrupted(Exception):
     pass
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
-    return value
+positive_int = cli.decimal(1)
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog="scripts/campaign.sh",
+    p = cli.Parser(
+        "scripts/campaign.sh",
         description="Fuzz, stress and benchmark every backend for a bounded time and write a report.")
     p.add_argument("--backend", action="append", metavar="NAME",
                    help="a backend to cover (repeatable; default: every registered one)")
@@ -88,7 +93,15 @@ def parse_args(argv):
     p.add_argument("--readme-excerpt", action="store_true",
                    help="run nothing: copy the head, fuzzing and stress sections of the report's "
                         "summary.md into README.md")
+    p.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    known = registered_backends()
+    unknown = [b for b in (args.backend or []) if b not in known]
+    if unknown:
+        p.error(f"unknown backend {', '.join(unknown)} (registered: {', '.join(known)})")
+    args.report = cli.path(args.report)
+    args.work = cli.path(args.work)
+    args.builds = cli.path(args.builds)
     fuzz_s, stress_s, bench = PROFILES[args.profile]
     args.fuzz_seconds = args.fuzz_seconds or fuzz_s
     args.stress_seconds = args.stress_seconds or stress_s
@@ -162,7 +175,10 @@ class Runner:
         env = dict(os.environ)
         env.update(SANITIZER_ENV)
         env.update(kw.pop("env", {}))
-        self.child = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, **kw)
+        try:
+            self.child = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, **kw)
+        except OSError as e:
+            raise cli.HarnessError(f"cannot run {cmd[0]}: {e.strerror}")
         return self.child
 
     def run(self, cmd, log, **kw):
@@ -192,7 +208,7 @@ def build_presets(runner, presets, builds, logdir, progress):
                 runner.child = None
                 runner.check()
         if rc != 0:
-            raise SystemExit(f"campaign: building preset {preset} failed; see {log}")
+            raise cli.HarnessError(f"building preset {preset} failed; see {log}")
 
 
 # A libFuzzer status line, plain ("#N ... exec/s: E") or -fork ("#N: ... exec/s E").
@@ -319,6 +335,8 @@ def stress_phase(runner, args, progress, build, backends, workdir, findings, res
         except (ValueError, KeyError, IndexError):
             pass
         results.append(entry)
+        if rc in (cli.EXIT_USAGE, cli.EXIT_HARNESS):
+            raise cli.HarnessError(f"zpool_stress {backend} could not run (exit {rc}); see {log}")
         if rc != 0:
             findings.append({"phase": "stress", "what": f"zpool_stress {backend} (TSan) exit {rc}",
                              "reproducer": None, "replay": " ".join(cmd[:-1]),
@@ -366,7 +384,8 @@ def md_table(header, rows):
     return "\n".join(out)
 
 
-def write_report(args, report, started, backends, fuzz, stress, bench, findings, interrupted, ran):
+def write_report(args, report, started, backends, fuzz, stress, bench, findings, interrupted, ran,
+                 error=None):
     lines = [f"# zpool-harness campaign report", "",
              f"- started: {started:%Y-%m-%d %H:%M:%S} UTC; finished: "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M:%S} UTC",
@@ -375,7 +394,10 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
              f"on {args.jobs} processes, stress {args.stress_seconds} s a backend, bench {args.bench}",
              f"- machine: {machine()}",
              f"- phases run: {', '.join(ran) or 'none'}" + (" (stopped by Ctrl-C)" if interrupted else ""),
-             f"- findings: **{len(findings)}**", ""]
+             f"- findings: **{len(findings)}**"]
+    if error:
+        lines.append(f"- **the harness failed**: {error}")
+    lines.append("")
     lines += ["## Fuzzing", ""]
     if fuzz:
         lines.append(md_table(
@@ -396,7 +418,7 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
                          s.get("bytes_lost", "?"), "passed" if s["exit"] == 0 else f"FAILED (exit {s['exit']})"])
         lines.append(md_table(["backend", "ops", "evictions", "evict refusals survived",
                                "injected page-allocation failures survived", "bytes lost", "result"], rows))
-        lines.append(f"\nCommand (per backend): `{stress[0]['command']}`")
+        lines.append(f"\nCommand (per backend): `{stress[0]['command'].replace(str(ROOT) + '/', '')}`")
     else:
         lines.append("(not run)")
     lines += ["", "## Benchmarks", ""]
@@ -422,19 +444,51 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
     text = "\n".join(lines) + "\n"
     (report / "summary.md").write_text(text)
     (report / "summary.html").write_text(to_html(text, report))
-    (report / "summary.json").write_text(json.dumps(
-        {"backends": backends, "fuzz": fuzz, "stress": stress, "findings": findings,
-         "interrupted": interrupted, "phases": ran,
-         "bench": {k: str(v) for k, v in bench.items()} if bench else None}, indent=2, default=str))
+    return text
+
+
+def write_summary_json(args, argv, report, started, finished, backends, fuzz, stress, bench,
+                       findings, interrupted, phases, exit_status, error):
+    """summary.json, as docs/summary-json.md describes it."""
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
+                if k not in ("check_args", "readme_excerpt")}
+    doc = {
+        "schema": SUMMARY_SCHEMA,
+        "tool": "scripts/campaign.sh",
+        "version": cli.version(),
+        "commit": cli.commit(),
+        "command": ["scripts/campaign.sh"] + list(argv),
+        "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "finished": finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seconds": round((finished - started).total_seconds(), 1),
+        "machine": {"cpu": machine_cpu(), "cpus": os.cpu_count()},
+        "settings": settings,
+        "backends": backends,
+        "phases": phases,
+        "exit_status": exit_status,
+        "interrupted": interrupted,
+        "error": error,
+        "findings": findings,
+        "fuzz": fuzz,
+        "stress": stress,
+        "bench": ({"exit": bench["exit"], "command": bench["command"], "dir": str(bench["dir"]),
+                   "log": str(bench["log"])} if bench else None),
+    }
+    (report / "summary.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def machine_cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
 
 
 def machine():
-    model = "unknown CPU"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{model}, {os.cpu_count()} CPUs"
+    return f"{machine_cpu()}, {os.cpu_count()} CPUs"
 
 
 def to_html(markdown, report):
@@ -496,64 +550,144 @@ def readme_excerpt(report):
     text, n = re.subn(r"(<!-- campaign:begin -->\n).*?(<!-- campaign:end -->)",
                       lambda m: m.group(1) + head + m.group(2), readme.read_text(), flags=re.S)
     if n != 1:
-        raise SystemExit("campaign: README.md has no <!-- campaign:begin --> ... <!-- campaign:end -->")
+        raise cli.HarnessError("README.md has no <!-- campaign:begin --> ... <!-- campaign:end -->")
     readme.write_text(text)
+
+
+class Phases:
+    """Per-phase status for the report: passed, found, failed, interrupted or skipped."""
+
+    def __init__(self):
+        self.list = []
+
+    def start(self, name):
+        self.list.append({"name": name, "status": "running", "seconds": 0.0, "_t": time.monotonic()})
+        return self.list[-1]
+
+    def end(self, status):
+        p = self.list[-1]
+        p["status"] = status
+        p["seconds"] = round(time.monotonic() - p.pop("_t"), 1)
+
+    def stop_running(self, status):
+        if self.list and self.list[-1]["status"] == "running":
+            self.end(status)
+
+    def names(self):
+        return [p["name"] for p in self.list]
+
+
+def lock_folder(folder, what):
+    """Hold an exclusive lock on @folder for the life of the process, or stop (exit 3)."""
+    f = open(folder / ".zpool-harness.lock", "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        raise cli.HarnessError(f"the {what} folder {folder} is in use by another campaign ({holder}); "
+                               f"give this one its own folder (--{what} DIR)")
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def check_builds(builds, backends):
+    """With --no-build, the binaries the run needs must be there before anything runs."""
+    targets = ["zpool_ops_fuzzer"] + (["zbud_reclaim_fuzzer"] if "zbud" in backends else []) \
+        + (["zpool_diff_fuzzer"] if {"zbud", "malloc"} <= set(backends) else [])
+    need = [builds / "fuzz" / "fuzz" / t for t in targets] + [builds / "tsan" / "stress" / "zpool_stress"]
+    missing = [str(b) for b in need if not os.access(b, os.X_OK)]
+    if missing:
+        raise cli.HarnessError(f"--no-build: {len(missing)} binaries missing under {builds} "
+                               f"(first: {missing[0]}); build the fuzz and tsan presets there, "
+                               "or drop --no-build")
 
 
 def main(argv):
     parser, args = parse_args(argv)
-    report = (ROOT / args.report).resolve() if not os.path.isabs(args.report) else Path(args.report)
+    if args.check_args:
+        return 0
+    report, workdir, builds = args.report, args.work, args.builds
     if args.readme_excerpt:
+        if not (report / "summary.md").is_file():
+            raise cli.UsageError(f"--readme-excerpt: no summary.md in {report}")
         readme_excerpt(report)
         return 0
-    workdir = (ROOT / args.work).resolve() if not os.path.isabs(args.work) else Path(args.work)
+    backends = args.backend or registered_backends()
+    fuzz_build, tsan_build = builds / "fuzz", builds / "tsan"
+    if args.no_build:
+        check_builds(builds, backends)
+    if report == workdir:
+        raise cli.UsageError("--report and --work must be different folders")
+    cli.check_dir(workdir)
+    cli.check_dir(report)
+    cli.own_dir(workdir, "scripts/campaign.sh")
+    locks = [lock_folder(workdir, "work")]
+    cli.own_dir(report, "scripts/campaign.sh")
+    locks.append(lock_folder(report, "report"))
+    cli.own_dir(report, "scripts/campaign.sh", clean=True)
+    if not args.no_build:
+        builds.mkdir(parents=True, exist_ok=True)
+        locks.append(lock_folder(builds, "builds"))
+
     runner = Runner()
     started = datetime.datetime.utcnow()
-    fuzz, stress, bench, findings, ran = [], [], None, [], []
-    interrupted = False
-    builds = (ROOT / args.builds).resolve() if not os.path.isabs(args.builds) else Path(args.builds)
-    fuzz_build, tsan_build = builds / "fuzz", builds / "tsan"
-
-    known = registered_backends()
-    backends = args.backend or known
-    unknown = [b for b in backends if b not in known]
-    if unknown:
-        parser.error(f"unknown backend {', '.join(unknown)} (registered: {', '.join(known)})")
-    if report.exists():
-        shutil.rmtree(report)
-    report.mkdir(parents=True)
-    workdir.mkdir(parents=True, exist_ok=True)
+    fuzz, stress, bench, findings = [], [], None, []
+    phases = Phases()
+    interrupted, error = False, None
     try:
         if not args.no_build:
+            phases.start("build")
             build_presets(runner, ["fuzz", "tsan"], builds, report, Progress(0))
+            phases.end("passed")
         nfuzz = len(backends) + ("zbud" in backends) + ({"zbud", "malloc"} <= set(backends))
         progress = Progress(nfuzz * args.fuzz_seconds + len(backends) * args.stress_seconds
                             + bench_seconds(args))
-        ran.append("fuzz")
-        fuzz_phase(runner, args, progress, fuzz_build, backends, workdir, findings, fuzz)
-        ran.append("stress")
-        stress_phase(runner, args, progress, tsan_build, backends, workdir, findings, stress)
+        for name, phase in (("fuzz", fuzz_phase), ("stress", stress_phase)):
+            phases.start(name)
+            before = len(findings)
+            phase(runner, args, progress, fuzz_build if name == "fuzz" else tsan_build, backends,
+                  workdir, findings, fuzz if name == "fuzz" else stress)
+            phases.end("found" if len(findings) > before else "passed")
         if args.bench != "off":
-            ran.append("bench")
+            phases.start("bench")
             bench = bench_phase(runner, args, progress, report)
             if bench["exit"] != 0:
-                findings.append({"phase": "bench", "what": f"bench/run.sh exit {bench['exit']}",
-                                 "reproducer": None, "replay": bench["command"], "log": str(bench["log"]),
-                                 "report": first_report_lines(bench["log"])})
+                error = f"bench/run.sh exited {bench['exit']}; see {bench['log']}"
+            phases.end("failed" if bench["exit"] != 0 else "passed")
         if args.merge:
-            ran.append("merge")
+            phases.start("merge")
             merge_phase(runner, fuzz_build, workdir, progress)
+            phases.end("passed")
         progress.say("")
     except Interrupted:
         interrupted = True
-    write_report(args, report, started, backends, fuzz, stress, bench, findings,
-                 interrupted, ran)
-    sys.stderr.write(f"campaign: report in {report}/summary.md and summary.html; "
-                     f"{len(findings)} finding(s){'; stopped by Ctrl-C' if interrupted else ''}\n")
+        phases.stop_running("interrupted")
+    except cli.HarnessError as e:
+        error = str(e)
+        phases.stop_running("failed")
     if interrupted:
-        return 130
-    return 1 if findings else 0
+        status = cli.EXIT_INTERRUPTED
+    elif findings:
+        status = cli.EXIT_FINDING
+    elif error:
+        status = cli.EXIT_HARNESS
+    else:
+        status = cli.EXIT_OK
+    finished = datetime.datetime.utcnow()
+    write_report(args, report, started, backends, fuzz, stress, bench, findings,
+                 interrupted, phases.names(), error)
+    write_summary_json(args, argv, report, started, finished, backends, fuzz, stress, bench,
+                       findings, interrupted, phases.list, status, error)
+    sys.stderr.write(f"campaign: report in {report}/summary.md and summary.html; "
+                     f"{len(findings)} finding(s){'; stopped by Ctrl-C' if interrupted else ''}"
+                     f"{'; harness failure: ' + error if error else ''}\n")
+    del locks
+    return status
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    cli.run("scripts/campaign.sh", main)

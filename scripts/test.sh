@@ -1,22 +1,40 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# The test command: installs what is missing, then builds and runs ctest in
-# every preset (gcc and clang under ASan+UBSan, TSan, libFuzzer, release).
-# Any failing test or sanitizer report fails the run.
-#   scripts/test.sh            all presets
-#   scripts/test.sh default    only the named presets
+# test.sh - the test command: builds and runs ctest in every CMake preset
+# (gcc and clang under ASan+UBSan, TSan, libFuzzer, release).
+#
+#   scripts/test.sh [PRESET...]     default: default clang tsan fuzz release
+#
+# Installs the Debian packages that are missing first (scripts/deps.sh;
+# ZPOOL_NO_DEPS=1 skips it). Any failing test or sanitizer report fails the
+# run. Exit status (docs/exit-codes.md): 0 all passed, 1 a test failed,
+# 2 usage (an unknown preset), 3 a configure or build step failed,
+# 130 interrupted.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib/cli.sh"
+cli_init scripts/test.sh
+cd "$CLI_ROOT"
 
-scripts/deps.sh
-presets=("$@")
-[ ${#presets[@]} -gt 0 ] || presets=(default clang tsan fuzz release)
+known=(default clang tsan fuzz release)
+presets=()
+while [ $# -gt 0 ]; do
+	cli_common_flag "$1" || case "$1" in
+	-*) cli_usage_error "unknown option '$1'" ;;
+	*)
+		[[ " ${known[*]} " == *" $1 "* ]] ||
+			cli_usage_error "unknown preset '$1' (presets: ${known[*]})"
+		presets+=("$1") ;;
+	esac
+	shift
+done
+[ ${#presets[@]} -gt 0 ] || presets=("${known[@]}")
+cli_deps
 jobs=$(nproc)
 
 for p in "${presets[@]}"; do
 	echo "=== preset $p ==="
-	cmake --preset "$p" >/dev/null
-	cmake --build --preset "$p" -j "$jobs"
-	ctest --preset "$p" -j "$jobs"
+	cmake --preset "$p" >/dev/null || cli_fail "configuring preset $p failed"
+	cmake --build --preset "$p" -j "$jobs" || cli_fail "building preset $p failed"
+	ctest --preset "$p" -j "$jobs" || { echo "scripts/test.sh: tests of preset $p failed" >&2; exit 1; }
 done
 echo "=== all tests passed: ${presets[*]} ==="
