@@ -9,6 +9,7 @@
  *   trace_tool files [options] PATH...   regular files under PATHs
  *   trace_tool anon [options]            the anonymous memory of a child
  *   trace_tool check TRACE...            validate traces (the bench reader)
+ *   trace_tool --help | --version
  *
  * Each page is compressed with LZ4 (default acceleration) and with zstd at
  * levels 1 and 3, and one trace per compressor is written to PREFIX-lz4,
@@ -32,6 +33,7 @@
  * two runs give close but not identical traces.
  */
 #define _GNU_SOURCE
+#include "cli.h"
 #include "trace.h"
 
 #include <dirent.h>
@@ -69,42 +71,64 @@ struct sink {
 	uint64_t pages, same_filled, incompressible[C_NR];
 };
 
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("trace_tool: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/* The tool failed while working (I/O, memory, a child): exit 3. */
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("trace_tool: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+	exit(CLI_EXIT_HARNESS);
 }
+
+/* A bad command line: exit 2 before any work. */
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	fputs("trace_tool: see trace_tool --help\n", stderr);
+	exit(CLI_EXIT_USAGE);
+}
+
+static const char usage_text[] =
+    "usage: trace_tool files [--limit N] [--skip-suffix .gz,.xz] --out PREFIX\n"
+    "                        [--command TEXT] PATH...\n"
+    "       trace_tool anon [--limit N] [--mb MB] --out PREFIX [--command TEXT]\n"
+    "       trace_tool check TRACE...\n"
+    "       trace_tool --help | --version\n"
+    "files, anon: write PREFIX-lz4.trace, PREFIX-zstd1.trace, PREFIX-zstd3.trace: one\n"
+    "compressed size per 4 KiB page (4096 = did not shrink); --limit caps the pages\n"
+    "(default 50000), --mb sizes the child's heap (default 256).\n"
+    "check: read each trace with the harness's trace reader (bench/trace.h).\n"
+    "Numbers are decimal. Exit: 0 done, 1 check found a bad trace, 2 usage,\n"
+    "3 the tool failed (docs/exit-codes.md).\n";
 
 static void usage(void)
 {
-	fputs("usage: trace_tool files [--limit N] [--skip-suffix .gz,.xz] --out PREFIX\n"
-	      "                        [--command TEXT] PATH...\n"
-	      "       trace_tool anon [--limit N] [--mb MB] --out PREFIX [--command TEXT]\n"
-	      "       trace_tool check TRACE...\n"
-	      "Writes PREFIX-lz4.trace, PREFIX-zstd1.trace, PREFIX-zstd3.trace: one compressed\n"
-	      "size per 4 KiB page (4096 = did not shrink); --limit caps the pages (default "
-	      "50000).\n",
-	      stderr);
-	exit(2);
+	fputs(usage_text, stderr);
+	exit(CLI_EXIT_USAGE);
 }
 
 static unsigned long parse_count(const char *opt, const char *s, unsigned long max)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > max)
-		die("%s: '%s' is not a number in 1..%lu", opt, s, max);
-	return v;
+	if (cli_parse_u64(s, 1, max, &v))
+		usage_error("%s: '%s' is not a number in 1..%lu", opt, s, max);
+	return (unsigned long)v;
 }
 
 /*****************
@@ -330,7 +354,7 @@ static int cmd_files(int argc, char **argv, unsigned long limit, const char *pre
 	for (a = 0; a < argc; a++)
 		walk(&fl, argv[a]);
 	if (!fl.total_pages)
-		die("no readable regular files under the given paths");
+		usage_error("no readable regular files under the given paths");
 
 	{
 		size_t len = 0;
@@ -734,6 +758,14 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		usage();
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		cli_print_version("trace_tool");
+		return 0;
+	}
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 2, argv + 2);
 	if (strcmp(argv[1], "files") && strcmp(argv[1], "anon")) {
@@ -746,7 +778,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (a + 1 >= argc)
-			die("%s needs a value", argv[a]);
+			usage_error("%s needs a value", argv[a]);
 		if (!strcmp(argv[a], "--limit"))
 			limit = parse_count("--limit", argv[++a], 100000000);
 		else if (!strcmp(argv[a], "--mb"))
@@ -758,10 +790,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[a], "--command"))
 			command = argv[++a];
 		else
-			die("unknown option '%s'", argv[a]);
+			usage_error("unknown option '%s'", argv[a]);
 	}
 	if (!prefix)
-		die("--out PREFIX is required");
+		usage_error("--out PREFIX is required");
 	if (!command) { /* record how we were called */
 		size_t len = 1;
 		int i;
@@ -780,7 +812,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "anon")) {
 		if (a != argc)
-			die("anon takes no paths");
+			usage_error("anon takes no paths");
 		cmd_anon(limit, mb, prefix, command);
 	} else {
 		cmd_files(argc - a, argv + a, limit, prefix, command);

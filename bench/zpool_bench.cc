@@ -48,11 +48,16 @@
  * bench/shrink_cost.sh, which divides the instructions counted inside
  * zpool_shrink() by the pages reclaimed: a cost per page that the load on
  * the machine does not change. --list_backends prints zpool_types().
+ *
+ * --help lists these flags, then Google Benchmark's; --version prints the
+ * project version and commit. A bad flag, value, filter or trace exits 2
+ * before any benchmark runs (docs/exit-codes.md).
  */
 #include <benchmark/benchmark.h>
 
 #include <zpool/zpool.h>
 
+#include "cli.h"
 #include "trace.h"
 
 #include <algorithm>
@@ -94,10 +99,40 @@ std::vector<bench_trace> g_traces;
 profile g_prof;
 unsigned char g_payload[ZPOOL_PAGE_SIZE];
 
+/* A failure while benchmarking: the backend did not do what it must. */
 [[noreturn]] void fatal(const char *what, const std::string &detail)
 {
 	std::fprintf(stderr, "zpool_bench: %s%s\n", what, detail.c_str());
-	std::exit(1);
+	std::exit(CLI_EXIT_FINDING);
+}
+
+/* A bad flag, value or input file: exit 2 before any benchmark runs. */
+[[noreturn]] void usage_error(const char *what, const std::string &detail)
+{
+	std::fprintf(stderr, "zpool_bench: %s%s (see zpool_bench --help)\n", what, detail.c_str());
+	std::exit(CLI_EXIT_USAGE);
+}
+
+const char own_help[] =
+    "usage: zpool_bench [own flags] [Google Benchmark flags]\n"
+    "Throughput and density of every backend on compressed-size traces.\n"
+    "Own flags:\n"
+    "  --profile=quick|full        live set, pool and thread sizes (default full)\n"
+    "  --traces=DIR                the *.trace files to use (default bench/data)\n"
+    "  --main_trace=NAME           the trace of the threaded and shrink runs (default anon-lz4)\n"
+    "  --shrink_cost=BACKEND:PAGES no benchmark: fill one pool, time zpool_shrink under\n"
+    "                              callgrind (bench/shrink_cost.sh)\n"
+    "  --shrink_calls=N            zpool_shrink calls of --shrink_cost (default 64)\n"
+    "  --list_backends             print the registered backends\n"
+    "  --help, --version           this text; the version and commit\n"
+    "Numbers are decimal. Exit: 0 ran, 1 a backend failed, 2 usage (flag, filter,\n"
+    "trace), 3 the harness failed (docs/exit-codes.md).\n"
+    "Google Benchmark's flags:\n";
+
+void print_help()
+{
+	std::fputs(own_help, stdout);
+	benchmark::PrintDefaultHelp();
 }
 
 /* A small PRNG, so every thread and run draws the same sequence. */
@@ -484,19 +519,19 @@ void bm_shrink(benchmark::State &st, std::string backend, const bench_trace *tr,
 int shrink_cost(const std::string &spec, const std::string &calls_arg, const bench_trace &tr)
 {
 	size_t colon = spec.rfind(':');
-	char *end;
+	uint64_t pages, calls;
 
 	if (colon == std::string::npos || colon == 0)
-		fatal("--shrink_cost: ", "'" + spec + "' is not BACKEND:PAGES");
+		usage_error("--shrink_cost: ", "'" + spec + "' is not BACKEND:PAGES");
 	std::string backend = spec.substr(0, colon), num = spec.substr(colon + 1);
-	unsigned long pages = std::strtoul(num.c_str(), &end, 10);
-	if (num.empty() || *end || num[0] == '-' || pages < 64 || pages > (1ul << 22))
-		fatal("--shrink_cost: ", "pages '" + num + "' is not a number in 64..4194304");
+	if (cli_parse_u64(num.c_str(), 64, 1ul << 22, &pages))
+		usage_error("--shrink_cost: ",
+			    "pages '" + num + "' is not a number in 64..4194304");
 	if (std::find(g_backends.begin(), g_backends.end(), backend) == g_backends.end())
-		fatal("--shrink_cost: ", "no backend named '" + backend + "'");
-	unsigned long calls = std::strtoul(calls_arg.c_str(), &end, 10);
-	if (calls_arg.empty() || *end || calls_arg[0] == '-' || calls < 1 || calls > 1000000)
-		fatal("--shrink_calls: ", "'" + calls_arg + "' is not a number in 1..1000000");
+		usage_error("--shrink_cost: ", "no backend named '" + backend + "'");
+	if (cli_parse_u64(calls_arg.c_str(), 1, 1000000, &calls))
+		usage_error("--shrink_calls: ",
+			    "'" + calls_arg + "' is not a number in 1..1000000");
 
 	shrink_ctx ctx;
 	size_stream sz(tr, 0);
@@ -610,7 +645,7 @@ void load_traces(const std::string &dir, const std::string &only)
 	int n = scandir(dir.c_str(), &ents, nullptr, alphasort);
 
 	if (n < 0)
-		fatal("cannot read the trace directory ", dir + ": " + std::strerror(errno));
+		usage_error("cannot read the trace directory ", dir + ": " + std::strerror(errno));
 	for (int i = 0; i < n; i++) {
 		std::string name = ents[i]->d_name;
 		const std::string ext = ".trace";
@@ -625,7 +660,7 @@ void load_traces(const std::string &dir, const std::string &only)
 		struct trace tr;
 		char err[512];
 		if (trace_load(path.c_str(), &tr, err, sizeof(err)))
-			fatal("bad trace: ", err);
+			usage_error("bad trace: ", err);
 		bench_trace bt;
 		bt.name = name.substr(0, name.size() - ext.size());
 		bt.sizes.assign(tr.sizes, tr.sizes + tr.nr);
@@ -635,9 +670,9 @@ void load_traces(const std::string &dir, const std::string &only)
 	}
 	std::free(ents);
 	if (g_traces.empty() && !only.empty())
-		fatal("--main_trace: no trace named ", "'" + only + "' in " + dir);
+		usage_error("--main_trace: no trace named ", "'" + only + "' in " + dir);
 	if (g_traces.empty())
-		fatal("no *.trace files in ", dir);
+		usage_error("no *.trace files in ", dir);
 }
 
 void set_profile(const std::string &name)
@@ -651,7 +686,7 @@ void set_profile(const std::string &name)
 			1024, 4096, 16384, SIZE_MAX, 32, { 1024, 4096, 16384, 65536 }, 2 * ncpu
 		};
 	else
-		fatal("--profile: ", "'" + name + "' is not quick or full");
+		usage_error("--profile: ", "'" + name + "' is not quick or full");
 }
 
 /* Takes "--name=value" out of argv; true if it was there. */
@@ -679,7 +714,7 @@ void register_all(const std::string &main_trace)
 		if (t.name == main_trace)
 			main_tr = &t;
 	if (!main_tr)
-		fatal("--main_trace: no trace named ", "'" + main_trace + "'");
+		usage_error("--main_trace: no trace named ", "'" + main_trace + "'");
 
 	typedef void (*tp_fn)(benchmark::State &, shared_pool *, std::string, const bench_trace *);
 	const struct {
@@ -725,7 +760,7 @@ const bench_trace &find_trace(const std::string &name)
 	for (const auto &t : g_traces)
 		if (t.name == name)
 			return t;
-	fatal("--main_trace: no trace named ", "'" + name + "'");
+	usage_error("--main_trace: no trace named ", "'" + name + "'");
 }
 
 int main(int argc, char **argv)
@@ -733,7 +768,17 @@ int main(int argc, char **argv)
 	std::string profile = "full", dir = ZPOOL_TRACE_DIR, main_trace = "anon-lz4";
 	std::string cost_spec, cost_calls = "64", list;
 
-	benchmark::Initialize(&argc, argv);
+	for (int i = 1; i < argc; i++) {
+		if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+			print_help();
+			return 0;
+		}
+		if (!std::strcmp(argv[i], "--version")) {
+			cli_print_version("zpool_bench");
+			return 0;
+		}
+	}
+	benchmark::Initialize(&argc, argv, print_help);
 	take_flag(&argc, argv, "profile", &profile);
 	take_flag(&argc, argv, "traces", &dir);
 	take_flag(&argc, argv, "main_trace", &main_trace);
@@ -751,7 +796,7 @@ int main(int argc, char **argv)
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 2;
 	if (calls_given && !cost)
-		fatal("--shrink_calls: ", "only with --shrink_cost");
+		usage_error("--shrink_calls: ", "only with --shrink_cost");
 	set_profile(profile);
 
 	size_t n = zpool_types(nullptr, 0);
@@ -781,7 +826,11 @@ int main(int argc, char **argv)
 				    "debug: ZPOOL_DEBUG checks on, figures not comparable");
 #endif
 	register_all(main_trace);
-	benchmark::RunSpecifiedBenchmarks();
+	/* An invalid or unmatched --benchmark_filter runs nothing: say so, exit 2. */
+	if (benchmark::RunSpecifiedBenchmarks() == 0)
+		usage_error("--benchmark_filter: ",
+			    "'" + benchmark::GetBenchmarkFilter() +
+				"' matches no benchmark (or is not a valid regex)");
 	benchmark::Shutdown();
 	return 0;
 }

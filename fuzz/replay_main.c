@@ -7,8 +7,9 @@
  * in every build. Each argument is a file, run once, or a directory, whose
  * entries are run recursively in name order (so a failure is reproducible
  * by position). Options starting with '-' are ignored, so a libFuzzer
- * command line replays as is. A target that finds a bug aborts; this main
- * only reports unreadable paths (exit 2) and what it ran.
+ * command line replays as is, except --help and --version. A target that
+ * finds a bug aborts; this main only reports unreadable paths (exit 2, as
+ * a bad input of every tool: docs/exit-codes.md) and what it ran.
  */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "cli.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -138,19 +141,37 @@ static int run_path(const char *path)
 	return S_ISDIR(st.st_mode) ? run_dir(path) : run_file(path);
 }
 
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [-libFuzzer_flag=...] FILE|DIR...\n"
+		"Runs each file, and each file under each directory, through the fuzz target\n"
+		"once (this build has no libFuzzer; flags starting with '-' are ignored).\n"
+		"Exit: 0 every input ran, 2 a path could not be read; a bug the target finds\n"
+		"aborts (docs/exit-codes.md).\n",
+		prog);
+}
+
 int main(int argc, char **argv)
 {
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	int err = 0;
 
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout, prog);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			cli_print_version(prog);
+			return 0;
+		}
+	}
 	if (LLVMFuzzerInitialize)
 		LLVMFuzzerInitialize(&argc, &argv);
 	if (argc < 2) {
-		fprintf(stderr,
-			"usage: %s FILE|DIR...\n"
-			"Runs each file, and each file under each directory, through the "
-			"fuzz target once.\n",
-			argv[0]);
-		return 2;
+		usage(stderr, prog);
+		return CLI_EXIT_USAGE;
 	}
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] == '-')

@@ -6,8 +6,14 @@
  * ranges that keep a run meaningful), because a stress run that quietly
  * did something other than what was asked proves nothing. Any problem is
  * one line on stderr naming the flag or the file and line, and exit code 2.
+ * Numbers are decimal, as in every tool of the harness (cli/cli.h), and a
+ * size trace is read by the one trace reader (bench/trace.h), with the
+ * same rules as zpool_bench and trace_tool check.
  */
 #include "stress.h"
+
+#include "cli.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,9 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-
-/* A size trace line longer than this is not a size. */
-#define TRACE_LINE_MAX 64
+#include <unistd.h>
 
 static const char usage[] = "usage: zpool_stress [options]\n"
 			    "  --backend NAME|all     backend to stress (default: all); one of:";
@@ -34,12 +38,15 @@ static const char usage_rest[] =
     "  --shards N             a sharded pool of N shards, 0..64 (default 0: one pool)\n"
     "  --fail-page-alloc PROB fail page allocations with probability PROB (default 0)\n"
     "  --fail-evict PROB      evict callback refuses with probability PROB (default 0)\n"
-    "  --sizes uniform|FILE   object sizes: uniform 1..4096, or a trace file with one\n"
-    "                         size per line ('#' starts a comment line)\n"
+    "  --sizes uniform|FILE   object sizes: uniform 1..4096, or a compressed-size trace\n"
+    "                         (bench/trace.h: one decimal size per line, '#' comments)\n"
     "  --check-every N        zpool_check() under a pause every N operations (0 = off)\n"
     "  --json                 print the summary as JSON\n"
-    "  --help                 this text\n"
-    "Exit: 0 all data verified, 1 data lost or an invariant broken, 2 bad usage.\n";
+    "  --progress             a progress line on stderr every 2 s (default: when\n"
+    "                         stderr is a terminal)\n"
+    "  --help, --version      this text; the version and commit\n"
+    "Numbers are decimal. Exit: 0 all data verified, 1 data lost or an invariant\n"
+    "broken, 2 bad usage, 3 the harness failed (docs/exit-codes.md).\n";
 
 static void print_usage(FILE *f)
 {
@@ -59,36 +66,25 @@ static int bad_value(const char *flag, const char *value, const char *want)
 	return -EINVAL;
 }
 
-/* Parse a whole decimal (or 0x) unsigned integer in [min, max]. */
+/* Parse a whole decimal number in [min, max]. */
 static int parse_u64(const char *flag, const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char want[96];
-	char *end;
-	unsigned long long v;
 
-	snprintf(want, sizeof(want), "an integer %llu..%llu", (unsigned long long)min,
+	snprintf(want, sizeof(want), "a decimal integer %llu..%llu", (unsigned long long)min,
 		 (unsigned long long)max);
-	/* strtoull accepts "-1" and wraps it; a sign is never valid here. */
-	if (!*s || strchr(s, '-') || strchr(s, '+'))
+	if (cli_parse_u64(s, min, max, out))
 		return bad_value(flag, s, want);
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v < min || v > max)
-		return bad_value(flag, s, want);
-	*out = v;
 	return 0;
 }
 
-/* Parse a finite number in [min, max]. */
+/* Parse a finite decimal number in [min, max]. */
 static int parse_double(const char *flag, const char *s, double min, double max, bool open_min,
 			const char *want, double *out)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (!*s || errno || *end || !isfinite(v) || v < min || v > max || (open_min && v == min))
+	if (cli_parse_double(s, min, max, &v) || (open_min && v == min))
 		return bad_value(flag, s, want);
 	*out = v;
 	return 0;
@@ -121,101 +117,27 @@ static int add_backend(struct stress_opts *o, const char *name)
 	return 0;
 }
 
-/* Parse one trace line (without its newline) into a size, 1..4096. */
-static int parse_trace_line(const char *file, unsigned long lineno, char *line, uint32_t *size)
-{
-	char *s = line, *end;
-	unsigned long v;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	if (*s < '0' || *s > '9')
-		goto bad;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > ZPOOL_PAGE_SIZE)
-		goto bad;
-	*size = (uint32_t)v;
-	return 0;
-bad:
-	fprintf(stderr, "zpool_stress: %s:%lu: bad size '%s': want an integer 1..%u\n", file,
-		lineno, s, ZPOOL_PAGE_SIZE);
-	return -EINVAL;
-}
-
-static int push_size(struct stress_opts *o, size_t *cap, uint32_t size)
-{
-	if (o->nr_sizes == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
-		uint32_t *n = realloc(o->sizes, ncap * sizeof(*n));
-
-		if (!n) {
-			fputs("zpool_stress: out of memory reading the size trace\n", stderr);
-			return -ENOMEM;
-		}
-		o->sizes = n;
-		*cap = ncap;
-	}
-	o->sizes[o->nr_sizes++] = size;
-	return 0;
-}
-
-/*
- * Read a size trace: one size per line; blank lines and lines starting
- * with '#' (comments, of any length) are skipped. A size line longer than
- * TRACE_LINE_MAX, holding a NUL byte, or not a size in 1..4096 fails the
- * whole trace with its file and line.
- */
+/* Read a size trace with the one trace reader; every rule is in bench/trace.c. */
 static int load_trace(struct stress_opts *o, const char *file)
 {
-	unsigned long lineno = 0;
-	size_t cap = 0, linecap = 0;
-	char *line = NULL;
-	uint32_t size;
-	ssize_t len;
-	int err = 0;
-	FILE *f = fopen(file, "r");
+	struct trace tr;
+	char err[512];
 
-	if (!f) {
-		fprintf(stderr, "zpool_stress: cannot open size trace '%s': %s\n", file,
-			strerror(errno));
+	if (trace_load(file, &tr, err, sizeof(err))) {
+		fprintf(stderr, "zpool_stress: %s\n", err);
 		return -EINVAL;
 	}
-	while (!err && (len = getline(&line, &linecap, f)) >= 0) {
-		lineno++;
-		if (len && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (strlen(line) != (size_t)len) {
-			fprintf(stderr, "zpool_stress: %s:%lu: NUL byte in line\n", file, lineno);
-			err = -EINVAL;
-			break;
-		}
-		if (line[strspn(line, " \t\r")] == '\0' || line[strspn(line, " \t")] == '#')
-			continue;
-		if (len > TRACE_LINE_MAX) {
-			fprintf(stderr, "zpool_stress: %s:%lu: line longer than %d bytes\n", file,
-				lineno, TRACE_LINE_MAX);
-			err = -EINVAL;
-			break;
-		}
-		err = parse_trace_line(file, lineno, line, &size);
-		if (!err)
-			err = push_size(o, &cap, size);
+	o->sizes = malloc(tr.nr * sizeof(*o->sizes));
+	if (!o->sizes) {
+		trace_free(&tr);
+		fputs("zpool_stress: out of memory reading the size trace\n", stderr);
+		return -ENOMEM;
 	}
-	if (!err && ferror(f)) {
-		fprintf(stderr, "zpool_stress: error reading size trace '%s'\n", file);
-		err = -EINVAL;
-	}
-	free(line);
-	fclose(f);
-	if (!err && !o->nr_sizes) {
-		fprintf(stderr, "zpool_stress: %s: the size trace holds no sizes\n", file);
-		err = -EINVAL;
-	}
-	return err;
+	for (size_t i = 0; i < tr.nr; i++)
+		o->sizes[i] = tr.sizes[i];
+	o->nr_sizes = tr.nr;
+	trace_free(&tr);
+	return 0;
 }
 
 enum {
@@ -233,7 +155,9 @@ enum {
 	OPT_SIZES,
 	OPT_CHECK_EVERY,
 	OPT_JSON,
+	OPT_PROGRESS,
 	OPT_HELP,
+	OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -251,11 +175,13 @@ static const struct option long_opts[] = {
 	{ "sizes", required_argument, NULL, OPT_SIZES },
 	{ "check-every", required_argument, NULL, OPT_CHECK_EVERY },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Apply one parsed flag; 0, -EINVAL, or 1 for --help. */
+/* Apply one parsed flag; 0, -EINVAL, 1 for --help, 2 for --version. */
 static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *seconds_set)
 {
 	uint64_t v;
@@ -309,8 +235,13 @@ static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *s
 	case OPT_JSON:
 		o->json = true;
 		return 0;
+	case OPT_PROGRESS:
+		o->progress = true;
+		return 0;
 	case OPT_HELP:
 		return 1;
+	case OPT_VERSION:
+		return 2;
 	}
 	return -EINVAL;
 }
@@ -321,7 +252,7 @@ static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *s
  * @argv: arguments
  * @o: filled with defaults, then with the flags given
  *
- * Return: 0 to run; 1 if --help was printed; -EINVAL after printing what
+ * Return: 0 to run; 1 if --help or --version was printed; -EINVAL after printing what
  * is wrong (the caller exits with STRESS_EXIT_USAGE).
  */
 int stress_parse_options(int argc, char **argv, struct stress_opts *o)
@@ -338,6 +269,7 @@ int stress_parse_options(int argc, char **argv, struct stress_opts *o)
 	o->max_pages = 64;
 	o->sizes_name = "uniform";
 	add_backend(o, "all");
+	o->progress = isatty(STDERR_FILENO);
 
 	opterr = 0; /* our own messages, with the program name and the flag */
 	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
@@ -352,6 +284,10 @@ int stress_parse_options(int argc, char **argv, struct stress_opts *o)
 		err = apply_option(o, opt, optarg, &seconds_set);
 		if (err == 1) {
 			print_usage(stdout);
+			return 1;
+		}
+		if (err == 2) {
+			cli_print_version("zpool_stress");
 			return 1;
 		}
 		if (err)

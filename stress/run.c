@@ -606,6 +606,55 @@ static void add_counters(struct stress_counters *sum, const struct stress_counte
 		dst[i] += src[i];
 }
 
+/* Seconds between two progress lines (--progress, or stderr a terminal). */
+#define PROGRESS_EVERY 2.0
+
+/* One progress line on stderr: what a long run has done so far. */
+static void print_progress(struct run *r, double elapsed)
+{
+	struct zpool_stats st;
+
+	zpool_get_stats(r->pool, &st);
+	fprintf(stderr,
+		"zpool_stress: %s: %.0f s of %s: %llu ops, %llu evictions, %llu pages held\n",
+		r->backend, elapsed, r->o->seconds > 0 ? "the run" : "--ops",
+		(unsigned long long)atomic_load_explicit(&r->ops_claimed, memory_order_relaxed),
+		(unsigned long long)st.evictions, (unsigned long long)st.pages);
+}
+
+/*
+ * Sleep until @until (or, with --ops, until the owners stop), printing the
+ * progress line every PROGRESS_EVERY seconds when asked to.
+ */
+static void wait_owners(struct run *r, double start, double until)
+{
+	double next = start + PROGRESS_EVERY;
+
+	for (;;) {
+		double now = now_seconds(), wake = next;
+
+		if (until > 0 && now >= until)
+			return;
+		if (until <= 0 && atomic_load(&r->stop))
+			return;
+		if (r->o->progress && now >= next) {
+			print_progress(r, now - start);
+			next += PROGRESS_EVERY;
+		}
+		if (until > 0 && until < wake)
+			wake = until;
+		if (until <= 0 && now + 0.1 < wake)
+			wake = now + 0.1; /* --ops: poll the owners' stop flag */
+		if (wake > now) {
+			double d = wake - now;
+			struct timespec ts = { .tv_sec = (time_t)d,
+					       .tv_nsec = (long)((d - (double)(time_t)d) * 1e9) };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 /* Let the owners run for --seconds, or until they have done --ops. */
 static void run_threads(struct run *r, struct worker *workers, unsigned int nr,
 			struct stress_result *res)
@@ -621,16 +670,10 @@ static void run_threads(struct run *r, struct worker *workers, unsigned int nr,
 			die("cannot start thread %u: %s", i, strerror(err));
 	}
 	if (o->seconds > 0) {
-		double left;
-
-		while ((left = start + o->seconds - now_seconds()) > 0) {
-			struct timespec ts = { .tv_sec = (time_t)left,
-					       .tv_nsec =
-						   (long)((left - (double)(time_t)left) * 1e9) };
-
-			nanosleep(&ts, NULL);
-		}
+		wait_owners(r, start, start + o->seconds);
 		atomic_store(&r->stop, true);
+	} else if (o->progress) {
+		wait_owners(r, start, 0);
 	}
 	for (unsigned int i = 0; i < o->threads; i++)
 		pthread_join(workers[i].tid, NULL);

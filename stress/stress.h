@@ -22,9 +22,10 @@
 
 #include <zpool/zpool.h>
 
-/* Exit codes: 1 = data lost or a broken invariant, 2 = bad usage. */
+/* Exit codes (docs/exit-codes.md): 1 = data lost or a broken invariant, 2 = bad usage. */
 #define STRESS_EXIT_MISMATCH 1
 #define STRESS_EXIT_USAGE    2
+#define STRESS_EXIT_HARNESS  3
 
 /*
  * Every object starts with a header of four 32-bit words: slot, version,
@@ -54,6 +55,7 @@
  * @nr_sizes: entries of @sizes
  * @sizes_name: "uniform" or the trace file name
  * @json: print JSON instead of text
+ * @progress: print a progress line to stderr every few seconds
  */
 struct stress_opts {
 	const char *backends[STRESS_MAX_BACKENDS];
@@ -73,6 +75,7 @@ struct stress_opts {
 	size_t nr_sizes;
 	const char *sizes_name;
 	bool json;
+	bool progress;
 };
 
 /* The operations an owner performs; counted per kind. */
