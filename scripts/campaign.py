@@ -40,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import cli  # noqa: E402  (scripts/lib/cli.py)
+import triage  # noqa: E402  (scripts/triage.py: distinct bugs, reduced inputs, C reproducers)
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_SCHEMA = 1
@@ -93,6 +94,7 @@ def parse_args(argv):
     p.add_argument("--readme-excerpt", action="store_true",
                    help="run nothing: copy the head, fuzzing and stress sections of the report's "
                         "summary.md into README.md")
+    triage.add_arguments(p)
     p.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     known = registered_backends()
@@ -102,6 +104,8 @@ def parse_args(argv):
     args.report = cli.path(args.report)
     args.work = cli.path(args.work)
     args.builds = cli.path(args.builds)
+    args.findings = cli.path(args.findings) if args.findings else args.work / "findings"
+    args.regressions = cli.path(args.regressions) if args.regressions else None
     fuzz_s, stress_s, bench = PROFILES[args.profile]
     args.fuzz_seconds = args.fuzz_seconds or fuzz_s
     args.stress_seconds = args.stress_seconds or stress_s
@@ -288,7 +292,9 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
         replay += f"{binary} {path}" if path.exists() else f"{' '.join(cmd)}"
         findings.append({"phase": "fuzz", "what": f"{label}: {a.split('-')[0]}",
                          "reproducer": str(path) if path.exists() else None,
-                         "replay": replay, "log": str(log), "report": first_report_lines(log)})
+                         "replay": replay, "log": str(log), "report": first_report_lines(log),
+                         "target": target, "binary": str(binary), "env": backend_env,
+                         "detector": f"fuzz/{label}"})
     figures["findings"] = len(new)
     figures["stopped"] = runner.interrupted
     progress.phase_done(args.fuzz_seconds)
@@ -340,7 +346,9 @@ def stress_phase(runner, args, progress, build, backends, workdir, findings, res
         if rc != 0:
             findings.append({"phase": "stress", "what": f"zpool_stress {backend} (TSan) exit {rc}",
                              "reproducer": None, "replay": " ".join(cmd[:-1]),
-                             "log": str(log), "report": first_report_lines(log)})
+                             "log": str(log), "report": first_report_lines(log),
+                             "command": cmd[:-1], "seed": args.seed, "threads": 4, "reclaimers": 2,
+                             "backend": backend, "exit": rc, "detector": f"stress/tsan[{backend}]"})
         progress.phase_done(args.stress_seconds)
     runner.check()
 
@@ -385,7 +393,7 @@ def md_table(header, rows):
 
 
 def write_report(args, report, started, backends, fuzz, stress, bench, findings, interrupted, ran,
-                 error=None):
+                 error=None, bugs=None):
     lines = [f"# zpool-harness campaign report", "",
              f"- started: {started:%Y-%m-%d %H:%M:%S} UTC; finished: "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M:%S} UTC",
@@ -434,6 +442,8 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
         lines.append(f"bench failed (exit {bench['exit']}); log: {bench['log']}")
     else:
         lines.append("(not run)")
+    if bugs:
+        lines += ["", triage.markdown(bugs, args.findings)]
     lines += ["", "## Findings", ""]
     if not findings:
         lines.append("None.")
@@ -448,7 +458,7 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
 
 
 def write_summary_json(args, argv, report, started, finished, backends, fuzz, stress, bench,
-                       findings, interrupted, phases, exit_status, error):
+                       findings, interrupted, phases, exit_status, error, bugs=None):
     """summary.json, as docs/summary-json.md describes it."""
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()
                 if k not in ("check_args", "readme_excerpt")}
@@ -469,6 +479,7 @@ def write_summary_json(args, argv, report, started, finished, backends, fuzz, st
         "interrupted": interrupted,
         "error": error,
         "findings": findings,
+        "bugs": bugs or [],
         "fuzz": fuzz,
         "stress": stress,
         "bench": ({"exit": bench["exit"], "command": bench["command"], "dir": str(bench["dir"]),
@@ -635,7 +646,7 @@ def main(argv):
 
     runner = Runner()
     started = datetime.datetime.utcnow()
-    fuzz, stress, bench, findings = [], [], None, []
+    fuzz, stress, bench, findings, bugs = [], [], None, [], []
     phases = Phases()
     interrupted, error = False, None
     try:
@@ -652,6 +663,12 @@ def main(argv):
             phase(runner, args, progress, fuzz_build if name == "fuzz" else tsan_build, backends,
                   workdir, findings, fuzz if name == "fuzz" else stress)
             phases.end("found" if len(findings) > before else "passed")
+        if findings:
+            phases.start("triage")
+            bugs = triage.run(args, findings, fuzz_build, workdir, report, progress, merge=args.merge,
+                              stop=lambda: runner.interrupted)
+            runner.check()
+            phases.end("found")
         if args.bench != "off":
             phases.start("bench")
             bench = bench_phase(runner, args, progress, report)
@@ -679,11 +696,13 @@ def main(argv):
         status = cli.EXIT_OK
     finished = datetime.datetime.utcnow()
     write_report(args, report, started, backends, fuzz, stress, bench, findings,
-                 interrupted, phases.names(), error)
+                 interrupted, phases.names(), error, bugs)
     write_summary_json(args, argv, report, started, finished, backends, fuzz, stress, bench,
-                       findings, interrupted, phases.list, status, error)
+                       findings, interrupted, phases.list, status, error, bugs)
     sys.stderr.write(f"campaign: report in {report}/summary.md and summary.html; "
-                     f"{len(findings)} finding(s){'; stopped by Ctrl-C' if interrupted else ''}"
+                     f"{len(findings)} finding(s)"
+                     f"{f' of {len(bugs)} distinct bug(s)' if bugs else ''}"
+                     f"{'; stopped by Ctrl-C' if interrupted else ''}"
                      f"{'; harness failure: ' + error if error else ''}\n")
     del locks
     return status

@@ -61,6 +61,16 @@ HARNESS_DIRS = ("fuzz/", "stress/", "tests/")
 MAX_REPLAYS = 200  # inputs replayed per campaign; the rest are counted unreplayed
 
 
+def seconds(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    return value
+
+
 def add_arguments(p):
     """The campaign's triage flags."""
     p.add_argument("--findings", metavar="DIR",
@@ -69,7 +79,7 @@ def add_arguments(p):
     p.add_argument("--regressions", metavar="DIR",
                    help="with --merge, where each bug's reduced reproducer goes, one folder per fuzz "
                         "target (default: corpus/regressions)")
-    p.add_argument("--minimize-seconds", type=int, default=30, metavar="N",
+    p.add_argument("--minimize-seconds", type=seconds, default=30, metavar="N",
                    help="time to reduce each bug's reproducer (0: no reduction; default 30)")
     p.add_argument("--no-c-reproducer", action="store_true",
                    help="do not write, build and run a C program per fuzz bug")
@@ -199,13 +209,12 @@ def signature(text, exit_code=None):
             st = stacks(lines, i)
             frames = top_frames(st[0] if st else [])
             break
-        m = re.search(r"^(?:zpool_stress: )(MISMATCH|FAIL) (.*)", line)
+        # zpool_stress's threads may interleave their messages on one line
+        m = re.search(r"zpool_stress: ((?:MISMATCH|FAIL) .*?)(?=zpool_stress:|$)", line) or \
+            (exit_code not in (0, None) and re.search(r"^zpool_stress: (.*?)(?=zpool_stress:|$)", line))
         if m:
-            kind, detail = "stress check", normalise(m.group(1) + " " + m.group(2))
-            break
-        m = re.search(r"^zpool_stress: (.*)", line)
-        if m and exit_code not in (0, None):
-            kind, detail = "stress check", normalise(m.group(1))
+            # the message up to its context in parentheses: which slot, handle and bytes vary
+            kind, detail = "stress check", normalise(m.group(1).split(" (")[0])
             break
         m = re.search(r"^C REPRODUCER FAIL: (.*)", line)
         if m:
@@ -228,9 +237,14 @@ def signature(text, exit_code=None):
             "id": hashlib.sha1(key.encode()).hexdigest()[:10]}
 
 
+NOISE = ("fuzzer::", "libc.so", "__sanitizer_print_stack_trace", "libc_start", "_start (",
+         "NOTE: libFuzzer", "Combine libFuzzer", "pthread_kill", "raise signal", "abort stdlib")
+
+
 def report_excerpt(text, limit=14):
-    """The first lines of the report in a log: from the first line naming an error."""
-    lines = text.splitlines()
+    """The first lines of the report in a log: from the first line naming an error,
+    without the frames of libFuzzer and the C library."""
+    lines = [l for l in text.splitlines() if not any(n in l for n in NOISE)]
     markers = ("==ERROR", "ERROR: ", "runtime error", "zpool BUG", "MISMATCH", "WARNING: ThreadSanitizer",
                "zpool_stress: ", "C REPRODUCER FAIL")
     for i, line in enumerate(lines):
@@ -561,7 +575,7 @@ def rerun_stress(finding, timeout_extra=60):
         return {"kind": "hang", "key": "hang", "title": "hang"}, -9
 
 
-def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False, runner=None):
+def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False, stop=lambda: False):
     """Triage the campaign's @findings; returns the list of distinct bugs.
 
     Writes <findings>/<id>/ (reproducer, reduced input, repro.c, its
@@ -610,6 +624,8 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
     bugs = []
     c_programs = {}
     for key, g in groups.items():
+        if stop():
+            break
         fs = g["findings"]
         detectors = sorted({f.get("detector") or f.get("what", "?") for f in fs})
         bug = {"id": g["id"], "key": key, "title": g["title"], "kind": g["kind"], "frames": g["frames"],
@@ -677,6 +693,7 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
             bug["rerun_exit"] = rc
             bug["rerun_title"] = sig["title"] if sig else None
             bug["reproduces"] = bool(sig and sig["key"] == key)
+            bug["reproduces_kind"] = bool(sig and sig["kind"] == bug["kind"])
         (bdir / "report.txt").write_text("\n".join(bug.get("report", [])) + "\n")
         bugs.append(bug)
 
@@ -748,9 +765,13 @@ def markdown(bugs, findings_dir=None):
         if "command" in b:
             lines.append(f"- stress: backend {b['backend']}, seed {b['seed']}, {b['threads']} owner threads"
                          f" and {b['reclaimers']} reclaimers; command: `{b['command']}`")
-            lines.append(f"- run again with the same seed: "
-                         + ("reproduces" if b.get("reproduces") else
-                            f"does not reproduce ({b.get('rerun_title') or 'exit ' + str(b.get('rerun_exit'))})"))
+            if b.get("reproduces"):
+                again = "reproduces (same signature)"
+            elif b.get("reproduces_kind"):
+                again = f"fails again, first as: {b.get('rerun_title')} (threads interleave differently)"
+            else:
+                again = f"does not reproduce ({b.get('rerun_title') or 'exit ' + str(b.get('rerun_exit'))})"
+            lines.append(f"- run again with the same seed (exit {b.get('rerun_exit')}): {again}")
         if b.get("report"):
             lines += ["", "```"] + b["report"] + ["```"]
         lines.append("")

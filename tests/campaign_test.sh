@@ -51,7 +51,7 @@ done
 cmake --build "$tmp/mutant/fuzz" --target zpool_ops_fuzzer zbud_reclaim_fuzzer >/dev/null
 cmake --build "$tmp/mutant/tsan" --target zpool_stress >/dev/null
 rc=0
-python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 2 \
+python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 2 --minimize-seconds 5 \
 	--stress-seconds 1 --bench off --jobs 1 --report "$tmp/found" --work "$tmp/found-work" \
 	>"$tmp/found.log" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || { cat "$tmp/found.log"; fail "a campaign on a mutant exited $rc, not 1"; }
