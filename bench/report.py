@@ -65,10 +65,19 @@ def medians(data):
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 m[k] = statistics.median(r[k] for r in reps if k in r)
         parts = name.split("/")
-        m["op"], m["backend"], m["trace"] = parts[0], parts[1], parts[2]
-        for p in parts[3:]:
+        m["op"], m["backend"] = parts[0], parts[1]
+        m["shards"] = 1
+        m["label"] = reps[0].get("label", "")
+        for p in parts[2:]:
             if p.startswith("pages:"):
                 m["pages"] = int(p[6:])
+            elif p.startswith("shards:"):
+                m["shards"] = int(p[7:])
+            elif p.startswith(("threads:", "iterations:")) or p in ("real_time", "manual_time"):
+                pass
+            elif "trace" not in m:
+                m["trace"] = p
+        m.setdefault("trace", "?")
         out[name] = m
     if not out:
         fail("no benchmark results in the JSON")
@@ -155,10 +164,14 @@ def main():
     data = load(args.json)
     res = medians(data)
     ctx = data.get("context", {})
-    backends = list(OrderedDict((m["backend"], 1) for m in res.values()))
+    # Reference allocators (alloc_free/ref-NAME/...) are rows, not backends.
+    backends = list(OrderedDict((m["backend"], 1) for m in res.values()
+                                if not m["backend"].startswith("ref-")))
+    refs = list(OrderedDict((m["backend"], 1) for m in res.values()
+                            if m["backend"].startswith("ref-")))
     traces = list(OrderedDict((m["trace"], 1) for m in res.values() if m["op"] == "density"))
 
-    def get(op, backend, trace, threads=None, pages=None):
+    def get(op, backend, trace, threads=None, pages=None, shards=None):
         for m in res.values():
             if (m["op"], m["backend"], m["trace"]) != (op, backend, trace):
                 continue
@@ -166,8 +179,16 @@ def main():
                 continue
             if pages is not None and m.get("pages") != pages:
                 continue
+            if shards is not None and m["shards"] != shards:
+                continue
             return m
         return None
+
+    def mops(m):
+        return m and m.get("items_per_second", 0) / 1e6
+
+    def ns_per_op(m):
+        return m and m.get("items_per_second") and 1e9 / m["items_per_second"]
 
     md = []
     reps = max(m["reps"] for m in res.values())
@@ -186,7 +207,7 @@ def main():
     head = ["op", "trace"] + ["%s Mops/s" % b for b in backends] + \
         ["%s GiB/s" % b for b in backends]
     rows = []
-    for op in ("alloc_free", "store", "load", "churn"):
+    for op in ("alloc_free", "alloc_free_driver", "store", "load", "churn"):
         for t in traces:
             ms = [get(op, b, t) for b in backends]
             if not any(ms):
@@ -195,27 +216,67 @@ def main():
                         [fmt(m and m.get("items_per_second", 0) / 1e6) for m in ms] +
                         [fmt(m and m.get("bytes_per_second", 0) / 2**30) for m in ms])
     md.append(table(head, rows))
+    md.append("\nalloc_free_driver: the same as alloc_free, through the backend's driver "
+              "instead of `zpool_malloc()`/`zpool_free()`.\n")
+
+    # The common layer's share: the same backend through the API and its driver.
+    md.append("\n### The common layer: alloc+free through the API and through the driver "
+              "(ns per alloc+free, CPU time)\n\n")
+    head = ["backend", "trace", "API ns", "driver ns", "layer adds"]
+    rows = []
+    layer = {}
+    for b in backends:
+        for t in traces:
+            a, d = ns_per_op(get("alloc_free", b, t)), ns_per_op(get("alloc_free_driver", b, t))
+            if a and d:
+                layer[(b, t)] = a / d - 1
+                rows.append([b, t, fmt(a), fmt(d), "%+.1f%%" % (100 * (a / d - 1))])
+    md.append(table(head, rows))
+
+    # Reference allocators, same sizes and background.
+    if refs:
+        md.append("\n### alloc+free against reference allocators (Mops/s, CPU time)\n\n")
+        md.append("References are not zpool backends (no pages, no shrink, no handles): "
+                  "`alloc_free/ref-NAME/TRACE` allocates and frees the same sizes beside "
+                  "the same background with %s.\n\n"
+                  % ctx.get("zpool_references", "the named allocator"))
+        head = ["trace"] + ["%s" % b for b in backends] + [r[4:] + " (ref)" for r in refs] + \
+            ["%s / glibc time" % b for b in backends]
+        rows = []
+        for t in traces:
+            ms = [get("alloc_free", b, t) for b in backends]
+            rs = [get("alloc_free", r, t) for r in refs]
+            g = get("alloc_free", "ref-glibc", t)
+            rows.append([t] + [fmt(mops(m)) for m in ms] + [fmt(mops(r)) for r in rs] +
+                        [fmt(m and g and m["cpu_time"] / g["cpu_time"]) for m in ms])
+        md.append(table(head, rows))
 
     # Threads on one shared pool (wall time).
     thread_counts = sorted({m["threads"] for m in res.values() if m["op"].endswith("_mt")})
     dat = []
     if thread_counts:
         mt_trace = next(m["trace"] for m in res.values() if m["op"].endswith("_mt"))
-        md.append("\n### Threads on one shared pool, trace %s (Mops/s, wall time)\n\n" % mt_trace)
-        head = ["op", "backend"] + ["%d thr" % n for n in thread_counts]
+        md.append("\n### Threads on one shared pool, unsharded (shards:1) and sharded, "
+                  "trace %s (Mops/s, wall time)\n\n" % mt_trace)
+        shard_counts = sorted({m["shards"] for m in res.values() if m["op"].endswith("_mt")})
+        head = ["op", "backend", "shards"] + ["%d thr" % n for n in thread_counts] + \
+            ["2 thr / 1 thr"]
         rows = []
         for op in ("alloc_free_mt", "store_mt", "load_mt", "churn_mt"):
             for b in backends:
-                ms = [get(op, b, mt_trace, threads=n) for n in thread_counts]
-                if not any(ms):
-                    continue
-                rows.append([op[:-3], b] +
-                            [fmt(m and m.get("items_per_second", 0) / 1e6) for m in ms])
-                dat.append('"%s %s"' % (op[:-3], b))
-                for n, m in zip(thread_counts, ms):
-                    if m:
-                        dat.append("%d %g" % (n, m["items_per_second"] / 1e6))
-                dat.append("\n")
+                for sh in shard_counts:
+                    ms = [get(op, b, mt_trace, threads=n, shards=sh) for n in thread_counts]
+                    if not any(ms):
+                        continue
+                    one, two = mops(get(op, b, mt_trace, threads=1, shards=sh)), \
+                        mops(get(op, b, mt_trace, threads=2, shards=sh))
+                    rows.append([op[:-3], b, "%d" % sh] + [fmt(mops(m)) for m in ms] +
+                                [fmt(grow(one, two))])
+                    dat.append('"%s %s shards:%d"' % (op[:-3], b, sh))
+                    for n, m in zip(thread_counts, ms):
+                        if m:
+                            dat.append("%d %g" % (n, m["items_per_second"] / 1e6))
+                    dat.append("\n")
         md.append(table(head, rows))
     with open(os.path.join(args.outdir, "threads.dat"), "w") as f:
         f.write("\n".join(dat) + "\n")
@@ -274,8 +335,15 @@ def main():
     # Density.
     md.append("\n### Density: the trace's sizes stored in a fresh pool, and after churn "
               "(a random half freed and refilled)\n\n")
+    md.append("pool/bound: pool bytes against the backend's structural bound, the fewest "
+              "pages its design could hold the same objects in, knowing them all in "
+              "advance (zpool_bench.cc, `g_bounds`): %s.\n\n" % "; ".join(
+                  "%s: %s" % (b, next((m.get("label", "")[7:] for m in res.values()
+                                       if m["op"] == "density" and m["backend"] == b), "?"))
+                  for b in backends))
     head = ["backend", "trace", "objects", "objs/page", "payload/pool", "pool/ideal",
-            "pool/uncompressed", "churn: objs/page", "churn: pool/ideal"]
+            "bound pages", "pool/bound", "pool/uncompressed", "churn: objs/page",
+            "churn: pool/ideal", "churn: pool/bound"]
     rows = []
     dat = ["trace " + " ".join(backends)]
     for t in traces:
@@ -287,8 +355,9 @@ def main():
                 continue
             rows.append([b, t, "%d" % m["objects"], fmt(m["objs_per_page"]),
                          fmt(m["payload_per_pool"]), fmt(m["pool_vs_ideal"]),
+                         "%d" % m.get("bound_pages", 0), fmt(m.get("pool_vs_bound"), 4),
                          fmt(m["pool_vs_uncompressed"]), fmt(m["objs_per_page_churn"]),
-                         fmt(m["pool_vs_ideal_churn"])])
+                         fmt(m["pool_vs_ideal_churn"]), fmt(m.get("pool_vs_bound_churn"), 4)])
             line.append("%g" % m["pool_vs_ideal"])
         dat.append(" ".join(line))
     md.append(table(head, rows))
@@ -306,6 +375,46 @@ def main():
                 rows.append(["zbud alloc+free within 2x of malloc", t,
                              "zbud/malloc time %s" % fmt(ratio),
                              "met" if ratio <= 2 else "NOT met"])
+    if "ref-glibc" in refs and "zbud" in backends:
+        for t in traces:
+            z, g = get("alloc_free", "zbud", t), get("alloc_free", "ref-glibc", t)
+            if z and g:
+                ratio = z["cpu_time"] / g["cpu_time"]
+                rows.append(["zbud alloc+free <= 1.5x glibc malloc+free", t,
+                             "zbud/glibc time %s" % fmt(ratio),
+                             "met" if ratio <= 1.5 else "NOT met"])
+    for t in traces:
+        fastest = min((b for b in backends if (b, t) in layer),
+                      key=lambda b: ns_per_op(get("alloc_free", b, t)), default=None)
+        if fastest:
+            v = layer[(fastest, t)]
+            rows.append(["common layer adds <= 10% to the fastest backend's alloc+free", t,
+                         "%s: %+.1f%%" % (fastest, 100 * v), "met" if v <= 0.10 else "NOT met"])
+    if thread_counts and 2 in thread_counts:
+        for b in backends:
+            sharded = max((m["shards"] for m in res.values()
+                           if m["op"] == "alloc_free_mt" and m["backend"] == b), default=1)
+            if sharded <= 1:
+                continue
+            one = mops(get("alloc_free_mt", b, mt_trace, threads=1, shards=sharded))
+            two = mops(get("alloc_free_mt", b, mt_trace, threads=2, shards=sharded))
+            u1 = mops(get("alloc_free_mt", b, mt_trace, threads=1, shards=1))
+            u2 = mops(get("alloc_free_mt", b, mt_trace, threads=2, shards=1))
+            r = grow(one, two)
+            rows.append(["sharded alloc_free: 2 threads >= 1.6x 1 thread", b,
+                         "shards:%d %s -> %s Mops/s (x%s); unsharded %s -> %s (x%s)"
+                         % (sharded, fmt(one), fmt(two), fmt(r), fmt(u1), fmt(u2),
+                            fmt(grow(u1, u2))),
+                         "met" if r is not None and r >= 1.6 else "NOT met"])
+    if "zbud" in backends:
+        vals = [(t, get("density", "zbud", t)) for t in traces]
+        vals = [(t, m["pool_vs_bound"]) for t, m in vals if m and "pool_vs_bound" in m]
+        if vals:
+            worst = max(vals, key=lambda v: v[1])
+            rows.append(["zbud pool pages <= 1.01x its optimal-pairing bound, every trace",
+                         "zbud", "pool/bound %s..%s (worst %s)"
+                         % (fmt(min(v for _, v in vals), 4), fmt(worst[1], 4), worst[0]),
+                         "met" if worst[1] <= 1.01 else "NOT met"])
     for b in backends:
         row = shrink_target(b, cost, ns_of.get(b))
         if row:

@@ -15,8 +15,17 @@
  *               freed in batches with the timer paused
  *   load        map RO, memcpy out, unmap, over a batch stored beforehand
  *   churn       at a steady live set: free a random object, store a new one
+ *   alloc_free_driver  alloc_free through the backend's driver functions,
+ *               not zpool_malloc()/zpool_free(): the pair gives the common
+ *               layer's own cost (driver_direct.h)
+ *   alloc_free/ref-NAME  glibc malloc+free, jemalloc mallocx+dallocx and
+ *               mimalloc mi_malloc+mi_free on the same sizes beside the
+ *               same background: references, not backends
  *   *_mt        the four above on one shared pool from 1 to 2 x nproc
- *               threads (wall-clock time), on the main trace only
+ *               threads (wall-clock time), on the main trace only, named
+ *               op_mt/backend/shards:N/trace: N = 1 is one pool, N =
+ *               2 x nproc a sharded pool (zpool_config.shards); every thread
+ *               stores its share of the background itself
  *   shrink      zpool_shrink() on a full pool of 1k..64k pages, timed
  *               alone (manual time) and refilled untimed between calls; the
  *               evict callback maps the object to read its owner slot from
@@ -28,9 +37,10 @@
  *               left out of ns_per_page (sec_per_page keeps them all)
  *   density     fill a pool with the trace's sizes and report, as counters,
  *               objects per pool page and pool bytes against the payload,
- *               the ideal (payload rounded up to whole pages) and the
- *               uncompressed pages; again after freeing a random half and
- *               refilling with the next sizes of the trace
+ *               the ideal (payload rounded up to whole pages), the
+ *               backend's structural bound (g_bounds: zbud's optimal
+ *               pairing, ...) and the uncompressed pages; again after
+ *               freeing a random half and refilling with the next sizes
  *
  * Throughput benchmarks report items/s (operations) and bytes/s (payload
  * bytes moved or stored). Single-threaded ones use CPU time, which is the
@@ -58,6 +68,7 @@
 #include <zpool/zpool.h>
 
 #include "cli.h"
+#include "driver_direct.h"
 #include "trace.h"
 
 #include <algorithm>
@@ -68,11 +79,22 @@
 #include <cstring>
 #include <deque>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <mutex>
 #include <string>
 #include <sys/resource.h>
 #include <thread>
 #include <vector>
+
+#if ZPOOL_BENCH_REFS
+/* jemalloc and mimalloc, from ref_allocators.c. */
+extern "C" {
+void *ref_jemalloc_alloc(size_t size);
+void ref_jemalloc_free(void *p);
+void *ref_mimalloc_alloc(size_t size);
+void ref_mimalloc_free(void *p);
+}
+#endif
 
 namespace
 {
@@ -169,17 +191,21 @@ struct size_stream {
 };
 
 /*
- * One pool shared by the threads of a run: the first thread in creates it
- * (and stores the background objects), the last one out destroys it. A run
- * ends with every thread past its loop, so the count returns to zero
- * between runs and repetitions.
+ * One pool shared by the threads of a run: the first thread in creates it,
+ * the last one out destroys it. A run ends with every thread past its
+ * loop, so the count returns to zero between runs and repetitions. Each
+ * thread stores its share of the background objects itself, so that on a
+ * sharded pool every shard has its share of them.
  */
 struct shared_pool {
 	std::mutex lock;
 	int users = 0;
+	unsigned int shards = 0;
 	struct zpool *pool = nullptr;
-	std::vector<unsigned long> background;
 };
+
+/* A thread's share of a run's background objects. */
+thread_local std::vector<unsigned long> t_background;
 
 /* One per throughput benchmark; a deque, so the addresses stay put. */
 std::deque<shared_pool> g_pools;
@@ -207,35 +233,45 @@ void free_all(struct zpool *pool, std::vector<unsigned long> &hs)
 struct zpool *acquire(shared_pool &sp, benchmark::State &st, const std::string &backend,
 		      const bench_trace &tr, size_t per_thread)
 {
-	std::lock_guard<std::mutex> g(sp.lock);
+	struct zpool *pool;
+	{
+		std::lock_guard<std::mutex> g(sp.lock);
 
-	if (sp.users++ == 0) {
-		struct zpool_config cfg = {};
-		size_t objs = per_thread * (size_t)st.threads() + g_prof.background;
+		if (sp.users++ == 0) {
+			struct zpool_config cfg = {};
+			size_t objs = per_thread * (size_t)st.threads() + g_prof.background;
 
-		/* Room for every object as a whole page, plus malloc's headers. */
-		cfg.max_pages = objs * 2 + 64;
-		int ret = zpool_create_pool(backend.c_str(), &cfg, &sp.pool);
-		if (ret)
-			fatal("cannot create a pool of ", backend + ": " + std::strerror(-ret));
-		size_stream sz(tr, 0);
-		for (size_t i = 0; i < g_prof.background; i++) {
-			unsigned long h;
-
-			if (store_one(sp.pool, sz.next(), &h))
-				fatal("background store failed on ", backend);
-			sp.background.push_back(h);
+			/* Room for every object as a whole page, plus malloc's headers. */
+			cfg.max_pages = objs * 2 + 64 * std::max(1u, sp.shards);
+			cfg.shards = sp.shards;
+			int ret = zpool_create_pool(backend.c_str(), &cfg, &sp.pool);
+			if (ret)
+				fatal("cannot create a pool of ",
+				      backend + ": " + std::strerror(-ret));
 		}
+		pool = sp.pool;
 	}
-	return sp.pool;
+	/* Thread i stores objects i, i + threads, ... of the background. */
+	size_t n = (size_t)st.threads();
+	size_stream sz(tr, (size_t)st.thread_index());
+	for (size_t i = (size_t)st.thread_index(); i < g_prof.background; i += n) {
+		unsigned long h;
+
+		if (store_one(pool, sz.next(), &h))
+			fatal("background store failed on ", backend);
+		t_background.push_back(h);
+		for (size_t k = 1; k < n; k++)
+			sz.next();
+	}
+	return pool;
 }
 
 void release(shared_pool &sp)
 {
+	free_all(sp.pool, t_background);
 	std::lock_guard<std::mutex> g(sp.lock);
 
 	if (--sp.users == 0) {
-		free_all(sp.pool, sp.background);
 		int ret = zpool_destroy_pool(sp.pool);
 		if (ret)
 			fatal("pool not empty at the end of a run: ", std::strerror(-ret));
@@ -279,6 +315,107 @@ void bm_alloc_free(benchmark::State &st, shared_pool *sp, std::string backend,
 	}
 	report_rate(st, bytes);
 	release(*sp);
+}
+
+/*
+ * alloc_free through the backend's driver, not zpool_malloc()/zpool_free():
+ * beside alloc_free on the same backend, the difference is what the common
+ * layer costs.
+ */
+void bm_alloc_free_driver(benchmark::State &st, shared_pool *sp, std::string backend,
+			  const bench_trace *tr)
+{
+	struct zpool *pool = acquire(*sp, st, backend, *tr, 1);
+	size_stream sz(*tr, thread_start(st, *tr));
+	struct driver_direct d;
+	uint64_t bytes = 0;
+
+	if (driver_direct_get(pool, &d))
+		fatal("alloc_free_driver: no direct driver for ", backend);
+	for (auto _ : st) {
+		size_t size = sz.next();
+		unsigned long h;
+
+		if (d.malloc(d.pool, size, &h)) {
+			st.SkipWithError("driver malloc failed");
+			break;
+		}
+		d.free(d.pool, h);
+		bytes += size;
+	}
+	report_rate(st, bytes);
+	release(*sp);
+}
+
+/*
+ * Reference allocators: not backends (no pages, no shrink, no handles),
+ * the C library's allocators a reader compares a backend's alloc+free
+ * with. The same trace sizes and the same background of live objects as
+ * alloc_free, one thread.
+ */
+struct ref_allocator {
+	const char *name;
+	void *(*alloc)(size_t);
+	void (*free)(void *);
+};
+
+const ref_allocator g_refs[] = {
+	{ "glibc", std::malloc, std::free },
+#if ZPOOL_BENCH_REFS
+	{ "jemalloc", ref_jemalloc_alloc, ref_jemalloc_free },
+	{ "mimalloc", ref_mimalloc_alloc, ref_mimalloc_free },
+#endif
+};
+
+void bm_ref_alloc_free(benchmark::State &st, const ref_allocator *ref, const bench_trace *tr)
+{
+	std::vector<void *> background(g_prof.background);
+	size_stream bg(*tr, 0), sz(*tr, thread_start(st, *tr));
+	uint64_t bytes = 0;
+
+	for (auto &p : background) {
+		size_t size = bg.next();
+
+		p = ref->alloc(size);
+		if (!p)
+			fatal("reference allocator failed: ", ref->name);
+		std::memcpy(p, g_payload, size);
+	}
+	for (auto _ : st) {
+		size_t size = sz.next();
+		void *p = ref->alloc(size);
+
+		benchmark::DoNotOptimize(p);
+		if (!p) {
+			st.SkipWithError("reference allocator failed");
+			break;
+		}
+		ref->free(p);
+		bytes += size;
+	}
+	for (void *p : background)
+		ref->free(p);
+	st.SetLabel("reference, not a zpool backend");
+	report_rate(st, bytes);
+}
+
+/*
+ * jemalloc and mimalloc are loaded after the C library, so that malloc()
+ * stays glibc's (the malloc backend's and the glibc row's): check it did,
+ * or every malloc figure would be some other allocator's.
+ */
+void check_malloc_is_glibc()
+{
+	Dl_info info;
+	void *sym = dlsym(RTLD_DEFAULT, "malloc");
+
+	/* Sanitizer builds link no references, and their malloc is the sanitizer's. */
+	if (!ZPOOL_BENCH_REFS)
+		return;
+	if (!sym || !dladdr(sym, &info) || !info.dli_fname ||
+	    !std::strstr(info.dli_fname, "libc.so"))
+		fatal("malloc() does not come from glibc but from ",
+		      sym && dladdr(sym, &info) && info.dli_fname ? info.dli_fname : "?");
 }
 
 void bm_store(benchmark::State &st, shared_pool *sp, std::string backend, const bench_trace *tr)
@@ -567,24 +704,143 @@ int shrink_cost(const std::string &spec, const std::string &calls_arg, const ben
  * Density
  *****************/
 
-/* Counters describing how densely @pool holds @objects of @payload bytes. */
-void density_counters(benchmark::State &st, struct zpool *pool, const char *suffix,
-		      uint64_t objects, uint64_t payload)
+/*
+ * Structural density bounds: the fewest pages a backend's design could
+ * store a set of objects in, knowing them all in advance. pool / bound
+ * near 1 says the allocator packs as well as its design allows, so what
+ * it costs beyond the ideal is the design's; well above 1, the allocator.
+ */
+uint64_t pages_of(uint64_t bytes)
+{
+	return (bytes + ZPOOL_PAGE_SIZE - 1) / ZPOOL_PAGE_SIZE;
+}
+
+/* The ideal: the payload in whole pages, as if objects could span pages. */
+uint64_t bound_ideal(const std::vector<uint16_t> &sizes)
+{
+	uint64_t payload = 0;
+
+	for (uint16_t s : sizes)
+		payload += s;
+	return pages_of(payload);
+}
+
+/* Chunk counts of @sizes in chunks of @chunk bytes, sorted. */
+std::vector<unsigned> sorted_chunks(const std::vector<uint16_t> &sizes, unsigned chunk)
+{
+	std::vector<unsigned> c(sizes.size());
+
+	for (size_t i = 0; i < sizes.size(); i++)
+		c[i] = (sizes[i] + chunk - 1) / chunk;
+	std::sort(c.begin(), c.end());
+	return c;
+}
+
+/*
+ * Two objects a page, 64 chunks of 64 bytes (zbud): the optimal pairing.
+ * Sorted, the largest object takes the smallest that fits beside it, if
+ * any; an exchange argument shows no pairing has more pairs, and each
+ * pair saves a page.
+ */
+uint64_t bound_pairs(const std::vector<uint16_t> &sizes)
+{
+	const unsigned chunks = 64;
+	std::vector<unsigned> c = sorted_chunks(sizes, ZPOOL_PAGE_SIZE / chunks);
+	uint64_t pages = 0;
+	size_t i = 0, j = c.size();
+
+	while (i < j) {
+		j--;
+		if (i < j && c[i] + c[j] <= chunks)
+			i++;
+		pages++;
+	}
+	return pages;
+}
+
+/*
+ * Three objects a page (z3fold-style), 64 chunks of 64 bytes of which the
+ * page header takes one. Optimal packing in triples is a 3-partition
+ * problem, so this is a lower bound, not an optimum: a page per three
+ * objects, and a page per 63 chunks of objects.
+ */
+uint64_t bound_triples(const std::vector<uint16_t> &sizes)
+{
+	const unsigned chunks = 63;
+	uint64_t total = 0;
+
+	for (unsigned x : sorted_chunks(sizes, ZPOOL_PAGE_SIZE / 64))
+		total += x;
+	return std::max<uint64_t>((sizes.size() + 2) / 3, (total + chunks - 1) / chunks);
+}
+
+/*
+ * Size classes 16 bytes apart from 32 (zsmalloc-style): a lower bound,
+ * each object rounded up to its class, packed with no waste at the end of
+ * a zspage.
+ */
+uint64_t bound_classes(const std::vector<uint16_t> &sizes)
+{
+	uint64_t total = 0;
+
+	for (uint16_t x : sizes)
+		total += std::max<uint64_t>(32, (x + 15u) & ~15u);
+	return pages_of(total);
+}
+
+/*
+ * The bound of each backend's design, by name; a backend not listed is
+ * held to the ideal. A new backend adds its line here.
+ */
+const struct {
+	const char *backend;
+	const char *what;
+	uint64_t (*pages)(const std::vector<uint16_t> &sizes);
+} g_bounds[] = {
+	{ "zbud", "optimal pairing, 2 objects a page, 64-byte chunks", bound_pairs },
+	{ "z3fold", "lower bound, 3 objects a page, 63 64-byte chunks", bound_triples },
+	{ "zsmalloc", "lower bound, 16-byte size classes from 32", bound_classes },
+	{ "malloc", "ideal (no page structure)", bound_ideal },
+};
+
+uint64_t density_bound(const std::string &backend, const std::vector<uint16_t> &sizes,
+		       const char **what)
+{
+	for (const auto &b : g_bounds)
+		if (backend == b.backend) {
+			*what = b.what;
+			return b.pages(sizes);
+		}
+	*what = "ideal (no bound known for this design)";
+	return bound_ideal(sizes);
+}
+
+/* Counters describing how densely @pool holds @sizes (its live objects). */
+void density_counters(benchmark::State &st, struct zpool *pool, const std::string &backend,
+		      const char *suffix, const std::vector<uint16_t> &sizes)
 {
 	struct zpool_stats s;
 	zpool_get_stats(pool, &s);
 	double pool_bytes = (double)zpool_get_total_size(pool);
-	double ideal_pages = (double)((payload + ZPOOL_PAGE_SIZE - 1) / ZPOOL_PAGE_SIZE);
+	double objects = (double)sizes.size();
+	uint64_t payload = 0;
+	for (uint16_t x : sizes)
+		payload += x;
+	double ideal_pages = (double)pages_of(payload);
+	const char *what;
+	double bound_pages = (double)density_bound(backend, sizes, &what);
 	std::string sfx(suffix);
 
-	st.counters["objects" + sfx] = (double)objects;
+	st.counters["objects" + sfx] = objects;
 	st.counters["pool_pages" + sfx] = (double)s.pages;
 	st.counters["ideal_pages" + sfx] = ideal_pages;
-	st.counters["objs_per_page" + sfx] = (double)objects / (double)s.pages;
+	st.counters["bound_pages" + sfx] = bound_pages;
+	st.counters["objs_per_page" + sfx] = objects / (double)s.pages;
 	st.counters["payload_per_pool" + sfx] = (double)payload / pool_bytes;
 	st.counters["pool_vs_ideal" + sfx] = pool_bytes / (ideal_pages * ZPOOL_PAGE_SIZE);
-	st.counters["pool_vs_uncompressed" + sfx] =
-	    pool_bytes / ((double)objects * ZPOOL_PAGE_SIZE);
+	st.counters["pool_vs_bound" + sfx] = pool_bytes / (bound_pages * ZPOOL_PAGE_SIZE);
+	st.counters["pool_vs_uncompressed" + sfx] = pool_bytes / (objects * ZPOOL_PAGE_SIZE);
+	st.SetLabel(std::string("bound: ") + what);
 }
 
 void bm_density(benchmark::State &st, std::string backend, const bench_trace *tr)
@@ -597,7 +853,6 @@ void bm_density(benchmark::State &st, std::string backend, const bench_trace *tr
 		std::vector<unsigned long> hs(n);
 		std::vector<uint16_t> sizes(tr->sizes.begin(), tr->sizes.begin() + (long)n);
 		size_stream next(*tr, n);
-		uint64_t payload = 0;
 		rng r(42);
 
 		cfg.max_pages = n * 2 + 64;
@@ -607,16 +862,14 @@ void bm_density(benchmark::State &st, std::string backend, const bench_trace *tr
 		for (size_t i = 0; i < n; i++) {
 			if (store_one(pool, sizes[i], &hs[i]))
 				fatal("density: store failed on ", backend);
-			payload += sizes[i];
 		}
-		density_counters(st, pool, "", n, payload);
+		density_counters(st, pool, backend, "", sizes);
 
 		/* Free a random half, then refill with the sizes that follow. */
 		for (size_t i = 0; i < n; i++) {
 			if (r.next() & 1)
 				continue;
 			zpool_free(pool, hs[i]);
-			payload -= sizes[i];
 			hs[i] = 0;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -625,9 +878,8 @@ void bm_density(benchmark::State &st, std::string backend, const bench_trace *tr
 			sizes[i] = (uint16_t)next.next();
 			if (store_one(pool, sizes[i], &hs[i]))
 				fatal("density: refill failed on ", backend);
-			payload += sizes[i];
 		}
-		density_counters(st, pool, "_churn", n, payload);
+		density_counters(st, pool, backend, "_churn", sizes);
 		free_all(pool, hs);
 		if (zpool_destroy_pool(pool))
 			fatal("density: pool not empty at the end on ", backend);
@@ -725,6 +977,9 @@ void register_all(const std::string &main_trace)
 		    { "load", bm_load },
 		    { "churn", bm_churn } };
 
+	/* The threaded runs on one pool and on one shard per thread at most. */
+	const unsigned int shard_counts[] = { 1, (unsigned int)g_prof.max_threads };
+
 	for (const auto &b : g_backends) {
 		for (const auto &op : ops) {
 			for (const auto &t : g_traces) {
@@ -732,11 +987,21 @@ void register_all(const std::string &main_trace)
 				benchmark::RegisterBenchmark(name.c_str(), op.fn,
 							     &g_pools.emplace_back(), b, &t);
 			}
-			std::string name = std::string(op.name) + "_mt/" + b + "/" + main_tr->name;
-			benchmark::RegisterBenchmark(name.c_str(), op.fn, &g_pools.emplace_back(),
-						     b, main_tr)
-			    ->ThreadRange(1, g_prof.max_threads)
-			    ->UseRealTime();
+			for (unsigned int shards : shard_counts) {
+				std::string name = std::string(op.name) + "_mt/" + b +
+						   "/shards:" + std::to_string(shards) + "/" +
+						   main_tr->name;
+				shared_pool &sp = g_pools.emplace_back();
+				sp.shards = shards > 1 ? shards : 0;
+				benchmark::RegisterBenchmark(name.c_str(), op.fn, &sp, b, main_tr)
+				    ->ThreadRange(1, g_prof.max_threads)
+				    ->UseRealTime();
+			}
+		}
+		for (const auto &t : g_traces) {
+			std::string name = "alloc_free_driver/" + b + "/" + t.name;
+			benchmark::RegisterBenchmark(name.c_str(), bm_alloc_free_driver,
+						     &g_pools.emplace_back(), b, &t);
 		}
 		for (size_t pages : g_prof.shrink_pages) {
 			std::string name =
@@ -748,6 +1013,12 @@ void register_all(const std::string &main_trace)
 			std::string name = "density/" + b + "/" + t.name;
 			benchmark::RegisterBenchmark(name.c_str(), bm_density, b, &t)
 			    ->Iterations(1);
+		}
+	}
+	for (const auto &ref : g_refs) {
+		for (const auto &t : g_traces) {
+			std::string name = std::string("alloc_free/ref-") + ref.name + "/" + t.name;
+			benchmark::RegisterBenchmark(name.c_str(), bm_ref_alloc_free, &ref, &t);
 		}
 	}
 }
@@ -825,6 +1096,12 @@ int main(int argc, char **argv)
 	benchmark::AddCustomContext("zpool_build",
 				    "debug: ZPOOL_DEBUG checks on, figures not comparable");
 #endif
+	check_malloc_is_glibc();
+	benchmark::AddCustomContext(
+	    "zpool_references", ZPOOL_BENCH_REFS ? "glibc malloc/free, jemalloc mallocx/dallocx, "
+						   "mimalloc mi_malloc/mi_free"
+						 : "glibc malloc/free only (jemalloc and "
+						   "mimalloc not linked in sanitizer builds)");
 	register_all(main_trace);
 	/* An invalid or unmatched --benchmark_filter runs nothing: say so, exit 2. */
 	if (benchmark::RunSpecifiedBenchmarks() == 0)

@@ -18,6 +18,7 @@ packages=(
 	cmake ninja-build gcc g++ clang llvm libclang-rt-14-dev valgrind
 	libcmocka-dev libbenchmark-dev libbenchmark-tools
 	liblz4-dev libzstd-dev gnuplot-nox afl++ zip unzip jq python3 python3-scipy
+	libjemalloc-dev libmimalloc-dev
 )
 
 while [ $# -gt 0 ]; do
