@@ -486,6 +486,8 @@ static void test_shard_config(void **state)
 	struct zpool_config cfg = { .shards = ZPOOL_MAX_SHARDS + 1 };
 	struct zpool_stats st;
 	struct zpool *pool = NULL;
+	unsigned long freed = 99;
+	int err;
 
 	assert_int_equal(zpool_create_pool(TYPE(state), &cfg, &pool), -EINVAL);
 	cfg = (struct zpool_config){ .shards = 4, .max_pages = 3 };
@@ -496,6 +498,11 @@ static void test_shard_config(void **state)
 	assert_string_equal(zpool_get_type(pool), TYPE(state));
 	zpool_get_stats(pool, &st);
 	assert_int_equal(st.max_pages, 10);
+	err = zpool_compact(pool, &freed);
+	assert_true(err == 0 || err == -EOPNOTSUPP);
+	assert_int_equal(freed, 0);
+	zpool_get_stats(pool, &st);
+	assert_int_equal(st.compactions, err == 0);
 	assert_int_equal(zpool_destroy_pool(pool), 0);
 }
 

@@ -169,8 +169,9 @@ int zpool_compact(struct zpool *zp, unsigned long *pages_freed)
 	unsigned long freed = 0;
 	int err = -EOPNOTSUPP;
 
-	if (zp->driver->compact) {
+	if (zp->driver->compact)
 		err = zp->driver->compact(zp->pool, &freed);
+	if (err != -EOPNOTSUPP) { /* a sharded pool of a backend that does not compact */
 		counter_inc(&zp->compactions);
 		atomic_fetch_add_explicit(&zp->pages_compacted, freed, memory_order_relaxed);
 	}
