@@ -41,12 +41,18 @@ static const char usage_rest[] =
     "  --sizes uniform|FILE   object sizes: uniform 1..4096, or a compressed-size trace\n"
     "                         (bench/trace.h: one decimal size per line, '#' comments)\n"
     "  --check-every N        zpool_check() under a pause every N operations (0 = off)\n"
+    "  --hang-seconds S       a thread that completes no operation for S seconds is a\n"
+    "                         hang: print what every thread is doing, exit 1\n"
+    "                         (default 10; 0 = no watchdog, e.g. under a debugger)\n"
+    "  --inject-hang N        test the watchdog: after N operations owner 0 holds a\n"
+    "                         slot lock for ever (0 = off)\n"
     "  --json                 print the summary as JSON\n"
     "  --progress             a progress line on stderr every 2 s (default: when\n"
     "                         stderr is a terminal)\n"
     "  --help, --version      this text; the version and commit\n"
-    "Numbers are decimal. Exit: 0 all data verified, 1 data lost or an invariant\n"
-    "broken, 2 bad usage, 3 the harness failed (docs/exit-codes.md).\n";
+    "Numbers are decimal. Exit: 0 all data verified; 1 data lost, an invariant\n"
+    "broken or a hang (\"verdict: hang\"); 2 bad usage; 3 the harness failed\n"
+    "(docs/exit-codes.md).\n";
 
 static void print_usage(FILE *f)
 {
@@ -140,6 +146,45 @@ static int load_trace(struct stress_opts *o, const char *file)
 	return 0;
 }
 
+/*
+ * The command line as one string a shell runs again (for the replay line of
+ * a hang report): words other than [A-Za-z0-9_./=:,+-] are single-quoted.
+ */
+static char *join_command(int argc, char **argv)
+{
+	size_t len = 1;
+	char *cmd, *p;
+
+	for (int i = 0; i < argc; i++)
+		len += 4 * strlen(argv[i]) + 3;
+	cmd = malloc(len);
+	if (!cmd)
+		return NULL;
+	p = cmd;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool plain = *a && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					     "0123456789_./=:,+-") == strlen(a);
+
+		if (i)
+			*p++ = ' ';
+		if (plain) {
+			p = stpcpy(p, a);
+			continue;
+		}
+		*p++ = '\'';
+		for (; *a; a++) {
+			if (*a == '\'')
+				p = stpcpy(p, "'\\''");
+			else
+				*p++ = *a;
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return cmd;
+}
+
 enum {
 	OPT_BACKEND = 256,
 	OPT_THREADS,
@@ -154,6 +199,8 @@ enum {
 	OPT_FAIL_EVICT,
 	OPT_SIZES,
 	OPT_CHECK_EVERY,
+	OPT_HANG_SECONDS,
+	OPT_INJECT_HANG,
 	OPT_JSON,
 	OPT_PROGRESS,
 	OPT_HELP,
@@ -174,6 +221,8 @@ static const struct option long_opts[] = {
 	{ "fail-evict", required_argument, NULL, OPT_FAIL_EVICT },
 	{ "sizes", required_argument, NULL, OPT_SIZES },
 	{ "check-every", required_argument, NULL, OPT_CHECK_EVERY },
+	{ "hang-seconds", required_argument, NULL, OPT_HANG_SECONDS },
+	{ "inject-hang", required_argument, NULL, OPT_INJECT_HANG },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -232,6 +281,11 @@ static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *s
 		return strcmp(arg, "uniform") == 0 ? 0 : load_trace(o, arg);
 	case OPT_CHECK_EVERY:
 		return parse_u64("check-every", arg, 0, UINT64_MAX, &o->check_every);
+	case OPT_HANG_SECONDS:
+		return parse_double("hang-seconds", arg, 0.0, 86400.0, false,
+				    "seconds in [0, 86400]", &o->hang_seconds);
+	case OPT_INJECT_HANG:
+		return parse_u64("inject-hang", arg, 0, UINT64_MAX, &o->inject_hang);
 	case OPT_JSON:
 		o->json = true;
 		return 0;
@@ -268,8 +322,10 @@ int stress_parse_options(int argc, char **argv, struct stress_opts *o)
 	o->seed = 1;
 	o->max_pages = 64;
 	o->sizes_name = "uniform";
+	o->hang_seconds = 10.0;
 	add_backend(o, "all");
 	o->progress = isatty(STDERR_FILENO);
+	o->command = join_command(argc, argv);
 
 	opterr = 0; /* our own messages, with the program name and the flag */
 	while ((opt = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
@@ -319,4 +375,6 @@ void stress_free_options(struct stress_opts *o)
 {
 	free(o->sizes);
 	o->sizes = NULL;
+	free(o->command);
+	o->command = NULL;
 }

@@ -154,14 +154,19 @@ static void json_result(const struct stress_result *res)
  */
 void stress_report_json(const struct stress_opts *o, const struct stress_result *res, size_t n)
 {
-	printf("{\"tool\": \"zpool_stress\", \"seed\": %llu, \"threads\": %u, \"reclaimers\": %u, "
-	       "\"slots\": %u, \"max_pages\": %zu, \"shards\": %u,\n",
-	       (unsigned long long)o->seed, o->threads, o->reclaimers, o->slots, o->max_pages,
-	       o->shards);
+	bool failed = false;
+
+	for (size_t i = 0; i < n; i++)
+		failed |= res[i].failed;
+	printf("{\"tool\": \"zpool_stress\", \"verdict\": \"%s\", \"seed\": %llu, \"threads\": %u, "
+	       "\"reclaimers\": %u, \"slots\": %u, \"max_pages\": %zu, \"shards\": %u,\n",
+	       failed ? "fail" : "pass", (unsigned long long)o->seed, o->threads, o->reclaimers,
+	       o->slots, o->max_pages, o->shards);
 	printf(" \"seconds\": %g, \"ops\": %llu, \"fail_page_alloc\": %g, \"fail_evict\": %g, "
-	       "\"check_every\": %llu, \"sizes\": ",
+	       "\"check_every\": %llu,\n ",
 	       o->seconds, (unsigned long long)o->ops, o->fail_page_alloc, o->fail_evict,
 	       (unsigned long long)o->check_every);
+	printf("\"hang_seconds\": %g, \"sizes\": ", o->hang_seconds);
 	json_string(o->sizes_name);
 	printf(",\n \"results\": [\n");
 	for (size_t i = 0; i < n; i++) {

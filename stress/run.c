@@ -46,6 +46,7 @@
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "stress.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -77,6 +78,7 @@ enum slot_where { SLOT_EMPTY, SLOT_POOL, SLOT_BACKING };
  * @handle: its handle when in the pool
  * @backing: its bytes when in the backing store
  * @next_version: hands out versions to stores before they lock the slot
+ * @holder: the id of the thread holding @lock, or -1; for the hang report
  */
 struct slot {
 	pthread_mutex_t lock;
@@ -87,6 +89,7 @@ struct slot {
 	unsigned long handle;
 	unsigned char *backing;
 	atomic_uint next_version;
+	atomic_int holder;
 };
 
 struct worker;
@@ -101,6 +104,7 @@ struct worker;
  * @pause: held shared by every operation when --check-every is on
  * @stop: tells every thread to finish
  * @ops_claimed: operations started, for --ops and --check-every
+ * @watch: what each thread is doing, for the watchdog (one per worker)
  */
 struct run {
 	const struct stress_opts *o;
@@ -111,6 +115,7 @@ struct run {
 	pthread_rwlock_t pause;
 	atomic_bool stop;
 	atomic_uint_least64_t ops_claimed;
+	struct stress_watch *watch;
 };
 
 /**
@@ -123,6 +128,7 @@ struct run {
  * @evict_buf: the same for the evict callback, which can run inside an
  *	owner's operation while @buf holds that operation's object
  * @c: what this thread counted
+ * @watch: its published state (watchdog.h)
  */
 struct worker {
 	struct run *run;
@@ -132,6 +138,7 @@ struct worker {
 	unsigned char buf[ZPOOL_PAGE_SIZE];
 	unsigned char evict_buf[ZPOOL_PAGE_SIZE];
 	struct stress_counters c;
+	struct stress_watch *watch;
 };
 
 /* The worker of the current thread: the evict callback counts into it. */
@@ -199,6 +206,114 @@ static const char *where_name(enum slot_where where, bool rejected)
 }
 
 /*****************
+ * Calls and locks the watchdog sees
+ *
+ * Each publishes the call or lock wait it is about to make, so that a hang
+ * report says where every thread stopped (watchdog.h).
+ *****************/
+
+static int w_malloc(struct worker *w, size_t size, unsigned long *handle)
+{
+	int err;
+
+	watch_call(w->watch, CALL_MALLOC, WATCH_NO_SLOT, 0);
+	err = zpool_malloc(w->run->pool, size, handle);
+	watch_return(w->watch);
+	return err;
+}
+
+static void w_free(struct worker *w, unsigned long handle)
+{
+	watch_call(w->watch, CALL_FREE, WATCH_NO_SLOT, handle);
+	zpool_free(w->run->pool, handle);
+	watch_return(w->watch);
+}
+
+static void *w_map(struct worker *w, unsigned long handle, enum zpool_mapmode mm)
+{
+	void *p;
+
+	watch_call(w->watch, CALL_MAP, WATCH_NO_SLOT, handle);
+	p = zpool_map_handle(w->run->pool, handle, mm);
+	watch_return(w->watch);
+	return p;
+}
+
+static void w_unmap(struct worker *w, unsigned long handle)
+{
+	watch_call(w->watch, CALL_UNMAP, WATCH_NO_SLOT, handle);
+	zpool_unmap_handle(w->run->pool, handle);
+	watch_return(w->watch);
+}
+
+static int w_shrink(struct worker *w)
+{
+	int err;
+
+	watch_call(w->watch, CALL_SHRINK, WATCH_NO_SLOT, 0);
+	err = zpool_shrink(w->run->pool, 1, NULL);
+	watch_return(w->watch);
+	return err;
+}
+
+static int w_check(struct worker *w, char *why, size_t len)
+{
+	int err;
+
+	watch_call(w->watch, CALL_CHECK, WATCH_NO_SLOT, 0);
+	err = zpool_check(w->run->pool, why, len);
+	watch_return(w->watch);
+	return err;
+}
+
+static void w_stats(struct worker *w, struct zpool_stats *st)
+{
+	watch_call(w->watch, CALL_STATS, WATCH_NO_SLOT, 0);
+	zpool_get_stats(w->run->pool, st);
+	watch_return(w->watch);
+}
+
+static void slot_lock(struct worker *w, uint32_t idx)
+{
+	struct slot *s = &w->run->slots[idx];
+
+	watch_call(w->watch, CALL_SLOT_LOCK, idx, 0);
+	pthread_mutex_lock(&s->lock);
+	atomic_store_explicit(&s->holder, (int)w->id, memory_order_relaxed);
+	watch_return(w->watch);
+}
+
+static void slot_unlock(struct slot *s)
+{
+	atomic_store_explicit(&s->holder, -1, memory_order_relaxed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* For the hang report: who holds slot @slot's lock, or -1. */
+static int slot_holder(void *ctx, uint32_t slot)
+{
+	struct run *r = ctx;
+
+	if (slot >= r->o->slots)
+		return -1;
+	return atomic_load_explicit(&r->slots[slot].holder, memory_order_relaxed);
+}
+
+static void rwlock_shared(struct worker *w, pthread_rwlock_t *l, enum watch_call call)
+{
+	watch_call(w->watch, call, WATCH_NO_SLOT, 0);
+	pthread_rwlock_rdlock(l);
+	watch_return(w->watch);
+}
+
+static void rwlock_exclusive(struct worker *w, pthread_rwlock_t *l, enum watch_call call)
+{
+	watch_call(w->watch, call, WATCH_NO_SLOT, 0);
+	pthread_rwlock_wrlock(l);
+	watch_return(w->watch);
+}
+
+/*****************
  * Objects and slots
  *****************/
 
@@ -219,25 +334,25 @@ static uint32_t pick_size(struct worker *w)
  * evict callback reads it before it can lock the slot, possibly while the
  * store that allocated the handle is still writing it.
  */
-static void write_object(struct zpool *pool, unsigned long handle, const unsigned char *obj,
+static void write_object(struct worker *w, unsigned long handle, const unsigned char *obj,
 			 uint32_t size)
 {
-	unsigned char *p = zpool_map_handle(pool, handle, ZPOOL_MM_WO);
+	unsigned char *p = w_map(w, handle, ZPOOL_MM_WO);
 
 	for (unsigned int i = 0; i < STRESS_HDR_SIZE; i++)
 		__atomic_store_n(&p[i], obj[i], __ATOMIC_RELAXED);
 	memcpy(p + STRESS_HDR_SIZE, obj + STRESS_HDR_SIZE, size - STRESS_HDR_SIZE);
-	zpool_unmap_handle(pool, handle);
+	w_unmap(w, handle);
 }
 
-static void read_header(struct zpool *pool, unsigned long handle, uint32_t hdr[4])
+static void read_header(struct worker *w, unsigned long handle, uint32_t hdr[4])
 {
-	const unsigned char *p = zpool_map_handle(pool, handle, ZPOOL_MM_RO);
+	const unsigned char *p = w_map(w, handle, ZPOOL_MM_RO);
 	unsigned char b[STRESS_HDR_SIZE];
 
 	for (unsigned int i = 0; i < STRESS_HDR_SIZE; i++)
 		b[i] = __atomic_load_n(&p[i], __ATOMIC_RELAXED);
-	zpool_unmap_handle(pool, handle);
+	w_unmap(w, handle);
 	memcpy(hdr, b, sizeof(b));
 }
 
@@ -259,13 +374,12 @@ static void verify_slot(struct worker *w, uint32_t idx, struct slot *s, unsigned
 	unsigned char got = 0;
 
 	stress_make_object(buf, r->o->seed, idx, s->version, s->size);
-	seen =
-	    s->where == SLOT_POOL ? zpool_map_handle(r->pool, s->handle, ZPOOL_MM_RO) : s->backing;
+	seen = s->where == SLOT_POOL ? w_map(w, s->handle, ZPOOL_MM_RO) : s->backing;
 	off = stress_first_mismatch(seen, buf, s->size);
 	if (off < s->size)
 		got = seen[off];
 	if (s->where == SLOT_POOL)
-		zpool_unmap_handle(r->pool, s->handle);
+		w_unmap(w, s->handle);
 	if (off < s->size)
 		die("MISMATCH backend %s slot %u version %u (%s, handle %#lx, size %u): "
 		    "offset %zu expected 0x%02x seen 0x%02x",
@@ -275,10 +389,10 @@ static void verify_slot(struct worker *w, uint32_t idx, struct slot *s, unsigned
 }
 
 /* Release whatever the slot holds and mark it empty. Slot lock held. */
-static void drop_slot(struct run *r, struct slot *s)
+static void drop_slot(struct worker *w, struct slot *s)
 {
 	if (s->where == SLOT_POOL)
-		zpool_free(r->pool, s->handle);
+		w_free(w, s->handle);
 	else if (s->where == SLOT_BACKING)
 		free(s->backing);
 	s->where = SLOT_EMPTY;
@@ -309,27 +423,27 @@ static int try_writeback(struct worker *w, unsigned long handle, const uint32_t 
 	if (!header_is_valid(r, hdr))
 		return EVICT_NOT_OWNED;
 	s = &r->slots[hdr[0]];
-	pthread_mutex_lock(&s->lock);
+	slot_lock(w, hdr[0]);
 	if (s->where != SLOT_POOL || s->handle != handle || s->version != hdr[1]) {
-		pthread_mutex_unlock(&s->lock);
+		slot_unlock(s);
 		return EVICT_NOT_OWNED;
 	}
 	/* Whatever happens next, the object must be intact now. */
 	verify_slot(w, hdr[0], s, w->evict_buf);
 	if (r->o->fail_evict > 0.0 && rng_unit(w) < r->o->fail_evict) {
-		pthread_mutex_unlock(&s->lock);
+		slot_unlock(s);
 		w->c.evict_refusals++;
 		return -EBUSY;
 	}
 	copy = xmalloc(s->size);
-	p = zpool_map_handle(r->pool, handle, ZPOOL_MM_RO);
+	p = w_map(w, handle, ZPOOL_MM_RO);
 	memcpy(copy, p, s->size);
-	zpool_unmap_handle(r->pool, handle);
-	zpool_free(r->pool, handle);
+	w_unmap(w, handle);
+	w_free(w, handle);
 	s->where = SLOT_BACKING;
 	s->handle = 0;
 	s->backing = copy;
-	pthread_mutex_unlock(&s->lock);
+	slot_unlock(s);
 	w->c.writebacks++;
 	return 0;
 }
@@ -338,22 +452,19 @@ static int try_writeback(struct worker *w, unsigned long handle, const uint32_t 
  * zswap's writeback: map the handle, read the header, lock the slot it
  * names; see the top of this file for the protocol.
  */
-static int stress_evict(struct zpool *pool, unsigned long handle, void *priv)
+static int evict_object(struct worker *w, unsigned long handle)
 {
-	struct worker *w = self;
 	uint32_t hdr[4];
 	int ret;
 
-	if (!w || w->run != priv)
-		die("evict callback on a thread that is not a stress worker");
-	read_header(pool, handle, hdr);
+	read_header(w, handle, hdr);
 	ret = try_writeback(w, handle, hdr);
 	if (ret != EVICT_NOT_OWNED)
 		return ret;
 
 	w->c.evict_slow++;
-	pthread_rwlock_wrlock(&w->run->publish);
-	read_header(pool, handle, hdr);
+	rwlock_exclusive(w, &w->run->publish, CALL_PUBLISH_EXCL);
+	read_header(w, handle, hdr);
 	pthread_rwlock_unlock(&w->run->publish);
 	if (!header_is_valid(w->run, hdr))
 		die("backend %s: evict of handle %#lx, which holds no stress object "
@@ -365,6 +476,19 @@ static int stress_evict(struct zpool *pool, unsigned long handle, void *priv)
 	/* Freed by its owner: the backend releases it after reclaim. */
 	w->c.evict_stale++;
 	return 0;
+}
+
+static int stress_evict(struct zpool *pool, unsigned long handle, void *priv)
+{
+	struct worker *w = self;
+	int ret;
+
+	if (!w || w->run != priv || w->run->pool != pool)
+		die("evict callback on a thread that is not a stress worker");
+	watch_depth(w->watch, 1);
+	ret = evict_object(w, handle);
+	watch_depth(w->watch, 0);
+	return ret;
 }
 
 /*****************
@@ -400,9 +524,9 @@ static void op_store(struct worker *w, uint32_t idx)
 	int err;
 
 	stress_make_object(w->buf, r->o->seed, idx, version, size);
-	pthread_rwlock_rdlock(&r->publish);
+	rwlock_shared(w, &r->publish, CALL_PUBLISH_SHARED);
 	for (unsigned int tries = 1;; tries++) {
-		err = zpool_malloc(r->pool, size, &handle);
+		err = w_malloc(w, size, &handle);
 		if (err != -ENOMEM)
 			break;
 		w->c.enomem++;
@@ -410,15 +534,15 @@ static void op_store(struct worker *w, uint32_t idx)
 			break;
 		pthread_rwlock_unlock(&r->publish);
 		w->c.owner_shrinks++;
-		err = zpool_shrink(r->pool, 1, NULL);
+		err = w_shrink(w);
 		if (err && err != -EAGAIN && err != -EINVAL)
 			die("zpool_shrink() returned %d", err);
-		pthread_rwlock_rdlock(&r->publish);
+		rwlock_shared(w, &r->publish, CALL_PUBLISH_SHARED);
 	}
 	if (err == 0) {
 		if (!handle)
 			die("backend %s: zpool_malloc() returned handle 0", r->backend);
-		write_object(r->pool, handle, w->buf, size);
+		write_object(w, handle, w->buf, size);
 	} else if (err == -ENOMEM) {
 		backing = xmalloc(size);
 		memcpy(backing, w->buf, size);
@@ -427,15 +551,15 @@ static void op_store(struct worker *w, uint32_t idx)
 		die("backend %s: zpool_malloc(%u) returned %d", r->backend, size, err);
 	}
 
-	pthread_mutex_lock(&s->lock);
-	drop_slot(r, s);
+	slot_lock(w, idx);
+	drop_slot(w, s);
 	s->where = backing ? SLOT_BACKING : SLOT_POOL;
 	s->rejected = backing != NULL;
 	s->version = version;
 	s->size = size;
 	s->handle = handle;
 	s->backing = backing;
-	pthread_mutex_unlock(&s->lock);
+	slot_unlock(s);
 	pthread_rwlock_unlock(&r->publish);
 	w->c.ops[OP_STORE]++;
 }
@@ -449,9 +573,9 @@ static bool op_access(struct worker *w, uint32_t idx, enum stress_op op)
 	struct run *r = w->run;
 	struct slot *s = &r->slots[idx];
 
-	pthread_mutex_lock(&s->lock);
+	slot_lock(w, idx);
 	if (s->where == SLOT_EMPTY) {
-		pthread_mutex_unlock(&s->lock);
+		slot_unlock(s);
 		return false;
 	}
 	if (s->where == SLOT_BACKING && op != OP_INVALIDATE)
@@ -459,25 +583,36 @@ static bool op_access(struct worker *w, uint32_t idx, enum stress_op op)
 	if (op != OP_INVALIDATE)
 		verify_slot(w, idx, s, w->buf);
 	if (op != OP_LOAD)
-		drop_slot(r, s);
-	pthread_mutex_unlock(&s->lock);
+		drop_slot(w, s);
+	slot_unlock(s);
 	w->c.ops[op]++;
 	return true;
 }
 
-/* 35% store, 40% load, 10% invalidate, 15% swap in; empty slots get a store. */
-static void owner_op(struct worker *w)
+/* 35% store, 40% load, 10% invalidate, 15% swap in. */
+static enum stress_op pick_op(struct worker *w, uint32_t *idx)
 {
-	struct run *r = w->run;
-	uint32_t idx = (uint32_t)(rng_next(w) % r->o->slots);
-	unsigned int pick = (unsigned int)(rng_next(w) % 100);
-	enum stress_op op = pick < 35	? OP_STORE
-			    : pick < 75 ? OP_LOAD
-			    : pick < 85 ? OP_INVALIDATE
-					: OP_SWAPIN;
+	unsigned int pick;
 
-	if (op == OP_STORE || !op_access(w, idx, op))
-		op_store(w, idx);
+	*idx = (uint32_t)(rng_next(w) % w->run->o->slots);
+	pick = (unsigned int)(rng_next(w) % 100);
+	return pick < 35 ? OP_STORE : pick < 75 ? OP_LOAD : pick < 85 ? OP_INVALIDATE : OP_SWAPIN;
+}
+
+static const enum watch_op watch_ops[NR_OPS] = {
+	[OP_STORE] = WATCH_STORE,
+	[OP_LOAD] = WATCH_LOAD,
+	[OP_INVALIDATE] = WATCH_INVALIDATE,
+	[OP_SWAPIN] = WATCH_SWAPIN,
+};
+
+/* Do @op on slot @idx; an empty slot gets a store instead. */
+static void owner_op(struct worker *w, uint32_t idx, enum stress_op op)
+{
+	if (op != OP_STORE && op_access(w, idx, op))
+		return;
+	watch_op(w->watch, WATCH_STORE, idx);
+	op_store(w, idx);
 }
 
 /*****************
@@ -485,14 +620,15 @@ static void owner_op(struct worker *w)
  *****************/
 
 /* Slots holding an object in the pool; every slot lock taken in turn. */
-static uint64_t count_pool_slots(struct run *r)
+static uint64_t count_pool_slots(struct worker *w)
 {
+	struct run *r = w->run;
 	uint64_t n = 0;
 
 	for (uint32_t i = 0; i < r->o->slots; i++) {
-		pthread_mutex_lock(&r->slots[i].lock);
+		slot_lock(w, i);
 		n += r->slots[i].where == SLOT_POOL;
-		pthread_mutex_unlock(&r->slots[i].lock);
+		slot_unlock(&r->slots[i]);
 	}
 	return n;
 }
@@ -508,15 +644,17 @@ static void paused_check(struct worker *w)
 	char why[256];
 	uint64_t in_pool;
 
-	pthread_rwlock_wrlock(&r->pause);
-	if (zpool_check(r->pool, why, sizeof(why)))
+	watch_op(w->watch, WATCH_CHECK, WATCH_NO_SLOT);
+	rwlock_exclusive(w, &r->pause, CALL_PAUSE_EXCL);
+	if (w_check(w, why, sizeof(why)))
 		die("backend %s: zpool_check failed during the run: %s", r->backend, why);
-	in_pool = count_pool_slots(r);
-	zpool_get_stats(r->pool, &st);
+	in_pool = count_pool_slots(w);
+	w_stats(w, &st);
 	if (st.objects != in_pool)
 		die("backend %s: the pool counts %llu objects but the slots hold %llu", r->backend,
 		    (unsigned long long)st.objects, (unsigned long long)in_pool);
 	pthread_rwlock_unlock(&r->pause);
+	watch_done(w->watch);
 	w->c.checks++;
 }
 
@@ -524,7 +662,7 @@ static void sample_occupancy(struct worker *w)
 {
 	struct zpool_stats st;
 
-	zpool_get_stats(w->run->pool, &st);
+	w_stats(w, &st);
 	if (st.pages) {
 		w->c.occupancy_objects += st.objects;
 		w->c.occupancy_pages += st.pages;
@@ -535,12 +673,27 @@ static void sample_occupancy(struct worker *w)
  * Threads
  *****************/
 
+/*
+ * --inject-hang: a hang made on purpose, to prove the watchdog. Owner 0
+ * takes the lock of the slot it was about to use and never lets go; the
+ * threads that need that slot then wait for ever too.
+ */
+static _Noreturn void injected_hang(struct worker *w, uint32_t idx)
+{
+	slot_lock(w, idx);
+	watch_call(w->watch, CALL_INJECTED_HANG, idx, 0);
+	for (;;)
+		pause();
+}
+
 static void *owner_main(void *arg)
 {
 	struct worker *w = arg;
 	struct run *r = w->run;
 	const struct stress_opts *o = r->o;
 	bool paused = o->check_every != 0;
+	enum stress_op op;
+	uint32_t idx;
 	uint64_t n;
 
 	self = w;
@@ -553,14 +706,20 @@ static void *owner_main(void *arg)
 		}
 		if (paused && n % o->check_every == o->check_every - 1)
 			paused_check(w);
+		op = pick_op(w, &idx);
+		watch_op(w->watch, watch_ops[op], idx);
+		if (o->inject_hang && w->id == 0 && n >= o->inject_hang)
+			injected_hang(w, idx);
 		if (paused)
-			pthread_rwlock_rdlock(&r->pause);
-		owner_op(w);
+			rwlock_shared(w, &r->pause, CALL_PAUSE_SHARED);
+		owner_op(w, idx, op);
 		if (paused)
 			pthread_rwlock_unlock(&r->pause);
 		if (n % SAMPLE_EVERY == 0)
 			sample_occupancy(w);
+		watch_done(w->watch);
 	}
+	watch_op(w->watch, WATCH_EXITED, WATCH_NO_SLOT);
 	return NULL;
 }
 
@@ -572,17 +731,20 @@ static void *reclaimer_main(void *arg)
 	int err;
 
 	self = w;
+	watch_op(w->watch, WATCH_SHRINK, WATCH_NO_SLOT);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		if (paused)
-			pthread_rwlock_rdlock(&r->pause);
-		err = zpool_shrink(r->pool, 1, NULL);
+			rwlock_shared(w, &r->pause, CALL_PAUSE_SHARED);
+		err = w_shrink(w);
 		if (paused)
 			pthread_rwlock_unlock(&r->pause);
 		count_shrink(&w->c, err);
+		watch_done(w->watch);
 		/* Nothing to reclaim: let the owners fill the pool. */
 		if (err == -EINVAL)
 			sched_yield();
 	}
+	watch_op(w->watch, WATCH_EXITED, WATCH_NO_SLOT);
 	return NULL;
 }
 
@@ -675,6 +837,7 @@ static void run_threads(struct run *r, struct worker *workers, unsigned int nr,
 	} else if (o->progress) {
 		wait_owners(r, start, 0);
 	}
+	watch_op(workers[nr].watch, WATCH_JOIN, WATCH_NO_SLOT);
 	for (unsigned int i = 0; i < o->threads; i++)
 		pthread_join(workers[i].tid, NULL);
 	res->elapsed = now_seconds() - start;
@@ -695,8 +858,7 @@ static uint64_t final_verify_slot(struct worker *w, uint32_t idx, struct slot *s
 	size_t off, lost;
 
 	stress_make_object(w->buf, r->o->seed, idx, s->version, s->size);
-	seen =
-	    s->where == SLOT_POOL ? zpool_map_handle(r->pool, s->handle, ZPOOL_MM_RO) : s->backing;
+	seen = s->where == SLOT_POOL ? w_map(w, s->handle, ZPOOL_MM_RO) : s->backing;
 	off = stress_first_mismatch(seen, w->buf, s->size);
 	lost = off < s->size ? stress_count_mismatches(seen, w->buf, s->size) : 0;
 	if (lost && (*shown)++ < MISMATCHES_SHOWN)
@@ -706,7 +868,7 @@ static uint64_t final_verify_slot(struct worker *w, uint32_t idx, struct slot *s
 			r->backend, idx, s->version, where_name(s->where, s->rejected), s->size,
 			off, w->buf[off], seen[off], lost);
 	if (s->where == SLOT_POOL)
-		zpool_unmap_handle(r->pool, s->handle);
+		w_unmap(w, s->handle);
 	w->c.bytes_verified += s->size;
 	return lost;
 }
@@ -739,10 +901,12 @@ static void final_pass(struct run *r, struct worker *w, struct stress_result *re
 	int err;
 
 	self = w;
-	if (zpool_check(r->pool, why, sizeof(why)))
+	watch_op(w->watch, WATCH_FINAL, WATCH_NO_SLOT);
+	if (w_check(w, why, sizeof(why)))
 		final_fail(res, "zpool_check after the run: %s", why);
-	zpool_get_stats(r->pool, &res->pool);
-	res->objects_at_end = count_pool_slots(r);
+	watch_done(w->watch);
+	w_stats(w, &res->pool);
+	res->objects_at_end = count_pool_slots(w);
 	res->pages_at_end = res->pool.pages;
 	if (res->pool.objects != res->objects_at_end)
 		final_fail(res, "the pool counts %llu objects but the slots hold %llu",
@@ -750,6 +914,7 @@ static void final_pass(struct run *r, struct worker *w, struct stress_result *re
 			   (unsigned long long)res->objects_at_end);
 
 	/* Destroying a pool that holds objects must be refused, pool intact. */
+	watch_call(w->watch, CALL_DESTROY, WATCH_NO_SLOT, 0);
 	if (res->objects_at_end && (err = zpool_destroy_pool(r->pool)) != -EBUSY)
 		die("backend %s: zpool_destroy_pool of a pool holding %llu objects returned %d, "
 		    "not -EBUSY",
@@ -760,20 +925,22 @@ static void final_pass(struct run *r, struct worker *w, struct stress_result *re
 
 		if (s->where != SLOT_EMPTY)
 			res->bytes_lost += final_verify_slot(w, i, s, &shown);
-		drop_slot(r, s);
+		drop_slot(w, s);
+		watch_done(w->watch);
 	}
 	if (res->bytes_lost)
 		final_fail(res, "%llu bytes lost", (unsigned long long)res->bytes_lost);
 
-	zpool_get_stats(r->pool, &st);
+	w_stats(w, &st);
 	if (zpool_get_total_size(r->pool) || st.pages || st.objects)
 		final_fail(res,
 			   "after freeing everything the pool holds %llu bytes, %llu pages, "
 			   "%llu objects",
 			   (unsigned long long)zpool_get_total_size(r->pool),
 			   (unsigned long long)st.pages, (unsigned long long)st.objects);
-	if (zpool_check(r->pool, why, sizeof(why)))
+	if (w_check(w, why, sizeof(why)))
 		final_fail(res, "zpool_check on the emptied pool: %s", why);
+	watch_done(w->watch);
 }
 
 /* The pool's eviction counters must agree with what the callback did. */
@@ -818,41 +985,62 @@ int stress_run_backend(const struct stress_opts *o, const char *backend, struct 
 		.shards = o->shards,
 	};
 	struct worker *workers = calloc(nr + 1, sizeof(*workers));
+	struct stress_watchdog_info wdi = {
+		.backend = backend,
+		.hang_seconds = o->hang_seconds,
+		.seed = o->seed,
+		.json = o->json,
+		.command = o->command ? o->command : "zpool_stress",
+		.slot_holder = slot_holder,
+		.slot_ctx = &r,
+	};
+	struct stress_watchdog *wd;
 	int err;
 
 	memset(res, 0, sizeof(*res));
 	res->backend = backend;
 	r.slots = calloc(o->slots, sizeof(*r.slots));
-	if (!workers || !r.slots)
+	r.watch = calloc(nr + 1, sizeof(*r.watch));
+	if (!workers || !r.slots || !r.watch)
 		die("out of memory for %u slots", o->slots);
 	err = zpool_create_pool(backend, &cfg, &r.pool);
 	if (err)
 		die("cannot create a %s pool of %zu pages: %s", backend, o->max_pages,
 		    strerror(-err));
-	for (uint32_t i = 0; i < o->slots; i++)
+	for (uint32_t i = 0; i < o->slots; i++) {
 		pthread_mutex_init(&r.slots[i].lock, NULL);
+		atomic_init(&r.slots[i].holder, -1);
+	}
 	init_rwlock_writer_first(&r.publish);
 	init_rwlock_writer_first(&r.pause);
 	for (unsigned int i = 0; i <= nr; i++) {
 		workers[i].run = &r;
 		workers[i].id = i;
+		workers[i].watch = &r.watch[i];
+		r.watch[i].id = i;
+		r.watch[i].role = i < o->threads ? "owner" : i < nr ? "reclaimer" : "main";
+		watch_op(&r.watch[i], WATCH_IDLE, WATCH_NO_SLOT);
 		rng_seed(&workers[i], o->seed);
 	}
 
+	wd = stress_watchdog_start(&wdi, r.watch, nr + 1);
 	run_threads(&r, workers, nr, res);
 	final_pass(&r, &workers[nr], res);
 	for (unsigned int i = 0; i <= nr; i++)
 		add_counters(&res->c, &workers[i].c);
 	check_evict_counters(res);
 
+	watch_call(workers[nr].watch, CALL_DESTROY, WATCH_NO_SLOT, 0);
 	err = zpool_destroy_pool(r.pool);
 	if (err)
 		final_fail(res, "zpool_destroy_pool returned %d", err);
+	stress_watchdog_stop(wd);
 	for (uint32_t i = 0; i < o->slots; i++)
 		pthread_mutex_destroy(&r.slots[i].lock);
 	pthread_rwlock_destroy(&r.publish);
 	pthread_rwlock_destroy(&r.pause);
 	free(r.slots);
+	free(r.watch);
 	free(workers);
 	self = NULL;
 	return res->failed ? -EUCLEAN : 0;

@@ -22,7 +22,7 @@
 
 #include <zpool/zpool.h>
 
-/* Exit codes (docs/exit-codes.md): 1 = data lost or a broken invariant, 2 = bad usage. */
+/* Exit codes (docs/exit-codes.md): 1 = data lost, a broken invariant or a hang, 2 = bad usage. */
 #define STRESS_EXIT_MISMATCH 1
 #define STRESS_EXIT_USAGE    2
 #define STRESS_EXIT_HARNESS  3
@@ -56,6 +56,10 @@
  * @sizes_name: "uniform" or the trace file name
  * @json: print JSON instead of text
  * @progress: print a progress line to stderr every few seconds
+ * @hang_seconds: a thread that completes no operation for this long is a
+ *	hang (watchdog.h); 0 = no watchdog
+ * @inject_hang: after this many operations owner 0 hangs on purpose; 0 = off
+ * @command: the command line, for the replay line of a hang report
  */
 struct stress_opts {
 	const char *backends[STRESS_MAX_BACKENDS];
@@ -76,6 +80,9 @@ struct stress_opts {
 	const char *sizes_name;
 	bool json;
 	bool progress;
+	double hang_seconds;
+	uint64_t inject_hang;
+	char *command;
 };
 
 /* The operations an owner performs; counted per kind. */

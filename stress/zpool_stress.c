@@ -6,7 +6,9 @@
  * seed, so their figures compare. Text summaries are printed as each
  * backend finishes; JSON is printed once, at the end, as one document.
  * A wrong byte during a run ends the process at once (exit 1); a failed
- * final check is reported with the rest and also exits 1.
+ * final check is reported with the rest and also exits 1. The last line
+ * (or the JSON's "verdict") says pass or fail; a hang ends the process
+ * from the watchdog with "verdict: hang" and exit 1 (watchdog.h).
  */
 #include "stress.h"
 
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
 	}
 	if (o.json)
 		stress_report_json(&o, res, o.nr_backends);
+	else
+		printf("verdict: %s\n", failed ? "fail" : "pass");
 	stress_free_options(&o);
 	return failed ? STRESS_EXIT_MISMATCH : 0;
 }

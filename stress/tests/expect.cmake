@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Run EXE with ARGS ('|'-separated) and check its exit code is EXPECT_EXIT;
-# optionally that stderr matches the regex EXPECT_STDERR, and (CHECK_JSON)
-# that stdout is a zpool_stress JSON report in which every backend is ok,
-# lost no bytes, and saw evictions and injected failures.
-#   cmake -DEXE=... -DARGS=a|b -DEXPECT_EXIT=0 [-DEXPECT_STDERR=re] [-DCHECK_JSON=1] -P expect.cmake
+# optionally that stderr and stdout match the regexes EXPECT_STDERR and
+# EXPECT_STDOUT, and (CHECK_JSON) that stdout is a zpool_stress JSON report
+# whose verdict is pass, in which every backend is ok, lost no bytes, and
+# saw evictions and injected failures.
+#   cmake -DEXE=... -DARGS=a|b -DEXPECT_EXIT=0 [-DEXPECT_STDERR=re] [-DEXPECT_STDOUT=re]
+#         [-DCHECK_JSON=1] -P expect.cmake
 string(REPLACE "|" ";" args "${ARGS}")
 execute_process(COMMAND ${EXE} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 message("exit ${rc}\n--- stdout\n${out}--- stderr\n${err}---")
@@ -13,7 +15,14 @@ endif()
 if(DEFINED EXPECT_STDERR AND NOT err MATCHES "${EXPECT_STDERR}")
   message(FATAL_ERROR "stderr does not match '${EXPECT_STDERR}'")
 endif()
+if(DEFINED EXPECT_STDOUT AND NOT out MATCHES "${EXPECT_STDOUT}")
+  message(FATAL_ERROR "stdout does not match '${EXPECT_STDOUT}'")
+endif()
 if(CHECK_JSON)
+  string(JSON verdict GET "${out}" verdict)
+  if(NOT verdict STREQUAL "pass")
+    message(FATAL_ERROR "verdict is '${verdict}', not 'pass'")
+  endif()
   string(JSON n LENGTH "${out}" results)
   if(n LESS 1)
     message(FATAL_ERROR "no results in the JSON report")
