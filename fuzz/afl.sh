@@ -5,9 +5,11 @@
 # libFuzzer entry point through AFL++'s driver) and run afl-fuzz on it for a
 # while from its seeds and regressions.
 #
-#   fuzz/afl.sh [--seconds N] [--build DIR] [--out DIR] [--no-build] [target]
+#   fuzz/afl.sh [--seconds N] [--timeout S] [--build DIR] [--out DIR] [--no-build] [target]
 #
 #   --seconds N  afl-fuzz -V N: N seconds of fuzzing (default 10)
+#   --timeout S  an input still running after S seconds is a hang, a finding
+#                like a crash (AFL_HANG_TMOUT; default 10)
 #   --build DIR  where the objects and binaries go (default build/afl)
 #   --out DIR    afl-fuzz output (default build/afl-out); DIR/<target> is
 #                emptied first
@@ -26,16 +28,16 @@
 #
 # Prints one line:
 #   AFL-SUMMARY target=T seconds=N execs=E exec_per_sec=X corpus=C crashes=K hangs=H result=ok|FAIL
-# Exit status: 0 when afl-fuzz ran and found no crash; 1 on a crash or when
-# afl-fuzz failed or executed nothing; 2 on a usage error; 77 when AFL++ is
-# not installed (ctest reports the test as skipped).
+# Exit status: 0 when afl-fuzz ran and found no crash and no hang; 1 on a
+# crash or a hang or when afl-fuzz failed or executed nothing; 2 on a usage
+# error; 77 when AFL++ is not installed (ctest reports the test as skipped).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
-seconds=10 build=$root/build/afl out=$root/build/afl-out do_build=1 target=zpool_ops_fuzzer
+seconds=10 timeout=10 build=$root/build/afl out=$root/build/afl-out do_build=1 target=zpool_ops_fuzzer
 
 usage() {
-	sed -n '7,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '7,18p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -45,6 +47,11 @@ while [ $# -gt 0 ]; do
 		[[ "$2" =~ ^[1-9][0-9]*$ ]] ||
 			{ echo "afl.sh: --seconds needs a positive integer, got '$2'" >&2; exit 2; }
 		seconds=$2; shift 2 ;;
+	--timeout)
+		[ $# -ge 2 ] || usage
+		[[ "$2" =~ ^[1-9][0-9]*$ ]] ||
+			{ echo "afl.sh: --timeout needs a positive integer, got '$2'" >&2; exit 2; }
+		timeout=$2; shift 2 ;;
 	--build) [ $# -ge 2 ] || usage; build=$(realpath -m "$2"); shift 2 ;;
 	--out) [ $# -ge 2 ] || usage; out=$(realpath -m "$2"); shift 2 ;;
 	--no-build) do_build=0; shift ;;
@@ -105,8 +112,12 @@ export AFL_FORKSRV_INIT_TMOUT=30000
 # afl-fuzz insists on abort_on_error and symbolize=0 to see sanitizer reports.
 export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0:halt_on_error=1
 export UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:symbolize=0
+# -t 2000+: an input is stopped after 2 s (a loaded machine may be that
+# slow) and seeds that slow are skipped, not fatal; AFL_HANG_TMOUT: a stopped
+# input is run again with --timeout seconds, and only one still running then
+# is saved as a hang, which fails the run.
+export AFL_HANG_TMOUT=$((timeout * 1000))
 rc=0
-# -t 2000+: inputs slower than 2 s (a loaded machine) are hangs, not errors.
 afl-fuzz -V "$seconds" -t 2000+ -m none -i "$dir/in" -o "$dir/out" -- "$bin" \
 	>"$dir/afl.log" 2>&1 || rc=$?
 
@@ -116,11 +127,13 @@ execs=$(stat execs_done) eps=$(stat execs_per_sec) corpus=$(stat corpus_count)
 crashes=$(find "$dir/out/default/crashes" -type f ! -name README.txt 2>/dev/null | wc -l)
 hangs=$(find "$dir/out/default/hangs" -type f 2>/dev/null | wc -l)
 result=ok
-if [ $rc -ne 0 ] || [ ! -s "$stats" ] || [ "${execs:-0}" -eq 0 ] || [ "$crashes" -gt 0 ]; then
+if [ $rc -ne 0 ] || [ ! -s "$stats" ] || [ "${execs:-0}" -eq 0 ] || [ "$crashes" -gt 0 ] ||
+	[ "$hangs" -gt 0 ]; then
 	result=FAIL
-	echo "afl.sh: $target failed (afl-fuzz exit $rc, ${execs:-0} execs, $crashes crashes); log: $dir/afl.log" >&2
+	echo "afl.sh: $target failed (afl-fuzz exit $rc, ${execs:-0} execs, $crashes crashes, $hangs hangs over $timeout s); log: $dir/afl.log" >&2
 	tail -n 15 "$dir/afl.log" >&2
-	[ "$crashes" -gt 0 ] && ls "$dir/out/default/crashes" >&2
+	[ "$crashes" -gt 0 ] && ls -d "$dir"/out/default/crashes/id* >&2
+	[ "$hangs" -gt 0 ] && ls -d "$dir"/out/default/hangs/id* >&2
 fi
 echo "AFL-SUMMARY target=$target seconds=$seconds execs=${execs:-0} exec_per_sec=${eps:-0}" \
 	"corpus=${corpus:-0} crashes=$crashes hangs=$hangs result=$result"

@@ -21,11 +21,15 @@ for t in zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer; do
 	for f in "$t" "${t}_seed_corpus.zip" "$t.options"; do
 		[ -s "$OUT/$f" ] || { echo "oss_fuzz_test: \$OUT/$f missing" >&2; exit 1; }
 	done
+	grep -qx 'timeout = [0-9]*' "$OUT/$t.options" ||
+		{ echo "oss_fuzz_test: $t.options does not bound an input's time" >&2; exit 1; }
 	n=$(unzip -Z1 "$OUT/${t}_seed_corpus.zip" | wc -l)
 	[ "$n" -gt 0 ] || { echo "oss_fuzz_test: empty seed zip for $t" >&2; exit 1; }
 	mkdir -p "$tmp/run/$t/new"
 	unzip -q -o "$OUT/${t}_seed_corpus.zip" -d "$tmp/run/$t/seeds"
-	(cd "$tmp/run/$t" && "$OUT/$t" -max_total_time="$secs" -max_len=4096 \
+	# The options file's flags, as the fuzzing infrastructure passes them.
+	mapfile -t opts < <(sed -n 's/^\([a-z_]*\) = \(.*\)$/-\1=\2/p' "$OUT/$t.options")
+	(cd "$tmp/run/$t" && "$OUT/$t" -max_total_time="$secs" "${opts[@]}" \
 		-artifact_prefix="$tmp/run/$t/" new seeds >log 2>&1) ||
 		{ echo "oss_fuzz_test: $t failed:" >&2; tail -n 20 "$tmp/run/$t/log" >&2; exit 1; }
 	echo "oss_fuzz_test: $t ok, $n seeds, $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$tmp/run/$t/log" | tail -n 1)"

@@ -7,18 +7,26 @@
  * in every build. Each argument is a file, run once, or a directory, whose
  * entries are run recursively in name order (so a failure is reproducible
  * by position). Options starting with '-' are ignored, so a libFuzzer
- * command line replays as is, except --help and --version. A target that
- * finds a bug aborts; this main only reports unreadable paths (exit 2, as
- * a bad input of every tool: docs/exit-codes.md) and what it ran.
+ * command line replays as is, except --help, --version and -timeout=N. A
+ * target that finds a bug aborts; this main reports unreadable paths (exit
+ * 2, as a bad input of every tool: docs/exit-codes.md), an input that runs
+ * longer than -timeout seconds (default 10; 0 = no limit) as libFuzzer
+ * does (a "TIMEOUT" line naming the input, exit 70: a hang is a finding,
+ * not a stuck test), and what it ran.
  */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+/* libFuzzer's exit code for a timeout (-timeout_exitcode). */
+#define REPLAY_TIMEOUT_EXIT 70
 
 #include "cli.h"
 
@@ -26,6 +34,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static unsigned long inputs_run;
+static unsigned int timeout_seconds = 10;
+static const char *volatile current_input;
+
+static void put(const char *s)
+{
+	(void)!write(2, s, strlen(s));
+}
+
+/* The input ran past -timeout: say which, and leave (the target is stuck). */
+static void on_alarm(int sig)
+{
+	(void)sig;
+	put("replay: TIMEOUT: ");
+	put(current_input ? current_input : "?");
+	put(" ran longer than the -timeout limit: a hang\n");
+	_exit(REPLAY_TIMEOUT_EXIT);
+}
 
 /* Read all of @path; NULL (with a message) if it cannot be read. */
 static uint8_t *read_file(const char *path, size_t *len)
@@ -71,7 +96,10 @@ static int run_file(const char *path)
 
 	if (!buf)
 		return -1;
+	current_input = path;
+	alarm(timeout_seconds);
 	LLVMFuzzerTestOneInput(buf, len);
+	alarm(0);
 	free(buf);
 	inputs_run++;
 	return 0;
@@ -146,9 +174,10 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"usage: %s [-libFuzzer_flag=...] FILE|DIR...\n"
 		"Runs each file, and each file under each directory, through the fuzz target\n"
-		"once (this build has no libFuzzer; flags starting with '-' are ignored).\n"
-		"Exit: 0 every input ran, 2 a path could not be read; a bug the target finds\n"
-		"aborts (docs/exit-codes.md).\n",
+		"once (this build has no libFuzzer; flags starting with '-' are ignored but\n"
+		"-timeout=N: an input running over N seconds, default 10, is a hang).\n"
+		"Exit: 0 every input ran, 2 a path could not be read, 70 an input hung; a bug\n"
+		"the target finds aborts (docs/exit-codes.md).\n",
 		prog);
 }
 
@@ -173,6 +202,20 @@ int main(int argc, char **argv)
 		usage(stderr, prog);
 		return CLI_EXIT_USAGE;
 	}
+	for (int i = 1; i < argc; i++) {
+		char *end;
+
+		if (strncmp(argv[i], "-timeout=", 9) == 0) {
+			unsigned long v = strtoul(argv[i] + 9, &end, 10);
+
+			if (*end || end == argv[i] + 9 || v > 86400) {
+				fprintf(stderr, "replay: bad %s: want seconds 0..86400\n", argv[i]);
+				return CLI_EXIT_USAGE;
+			}
+			timeout_seconds = (unsigned int)v;
+		}
+	}
+	signal(SIGALRM, on_alarm);
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] == '-')
 			continue;

@@ -4,10 +4,12 @@
 # run.sh - build the fuzz targets (fuzz preset: clang, libFuzzer, ASan+UBSan)
 # and run each for a while from its seeds and regressions.
 #
-#   fuzz/run.sh [--seconds N] [--jobs J] [--work DIR] [--merge] [--corpus DIR]
-#               [--build DIR] [--no-build] [target...]
+#   fuzz/run.sh [--seconds N] [--timeout S] [--jobs J] [--work DIR] [--merge]
+#               [--corpus DIR] [--build DIR] [--no-build] [target...]
 #
 #   --seconds N  run each target N seconds (default 20)
+#   --timeout S  an input that runs longer than S seconds is a hang, a
+#                finding like a crash (libFuzzer -timeout; default 10)
 #   --jobs J     libFuzzer -fork=J worker processes per target (default 1)
 #   --work DIR   where new inputs, artifacts, logs and summary.json go
 #                (default build/fuzz-work); new inputs of target T are kept
@@ -21,19 +23,21 @@
 #   target...    default: all targets
 #
 # Prints one line per target:
-#   FUZZ-SUMMARY target=T seconds=N execs=E exec_per_sec=X cov=C ft=F result=ok|FAIL
+#   FUZZ-SUMMARY target=T seconds=N execs=E exec_per_sec=X cov=C ft=F result=ok|FAIL|HANG
 # and writes the same as JSON to DIR/summary.json. Exits 1 if any target
-# crashed, aborted on a model mismatch or left an artifact (crash-, leak-,
-# timeout-, oom-), 2 on a usage error.
+# crashed, aborted on a model mismatch, hung (an input over --timeout: a
+# timeout- artifact, result=HANG) or left another artifact (crash-, leak-,
+# oom-), 2 on a usage error. Every finding is listed with its input and the
+# command that replays it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 all_targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
-seconds=20 jobs=1 work=$root/build/fuzz-work build=$root/build/fuzz-run merge=0 do_build=1
+seconds=20 timeout=10 jobs=1 work=$root/build/fuzz-work build=$root/build/fuzz-run merge=0 do_build=1
 corpus=$root/corpus
 targets=()
 
 usage() {
-	sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 need_number() {
@@ -43,6 +47,7 @@ need_number() {
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--seconds) [ $# -ge 2 ] || usage; need_number "$1" "$2"; seconds=$2; shift 2 ;;
+	--timeout) [ $# -ge 2 ] || usage; need_number "$1" "$2"; timeout=$2; shift 2 ;;
 	--jobs) [ $# -ge 2 ] || usage; need_number "$1" "$2"; jobs=$2; shift 2 ;;
 	--work) [ $# -ge 2 ] || usage; work=$(realpath -m "$2"); shift 2 ;;
 	--build) [ $# -ge 2 ] || usage; build=$(realpath -m "$2"); shift 2 ;;
@@ -75,12 +80,16 @@ for t in "${targets[@]}"; do
 	dir=$work/$t
 	mkdir -p "$dir/corpus" "$dir/artifacts"
 	log=$dir/fuzz.log
-	args=(-max_total_time="$seconds" -max_len=4096 -print_final_stats=1
+	args=(-max_total_time="$seconds" -timeout="$timeout" -max_len=4096 -print_final_stats=1
 		-artifact_prefix="$dir/artifacts/")
 	[ -s "$root/fuzz/$t.dict" ] && args+=(-dict="$root/fuzz/$t.dict")
-	[ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=0)
+	# Fork mode ignores timeouts and OOMs unless told: stop at the first finding.
+	[ "$jobs" -gt 1 ] && args+=(-fork="$jobs" -ignore_crashes=0 -ignore_timeouts=0 -ignore_ooms=0)
 	rc=0
-	"$bin" "${args[@]}" "$dir/corpus" "$corpus/$t" "$corpus/regressions/$t" \
+	# libFuzzer ends a hung input itself; the outer limit catches a run
+	# that cannot be interrupted at all (exit 124, or 137 after the kill).
+	timeout -k 10 $((seconds + 2 * timeout + 60)) \
+		"$bin" "${args[@]}" "$dir/corpus" "$corpus/$t" "$corpus/regressions/$t" \
 		>"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
@@ -93,21 +102,34 @@ for t in "${targets[@]}"; do
 	result=ok
 	if [ $rc -ne 0 ] || [ -n "$(ls -A "$dir/artifacts")" ]; then
 		result=FAIL failed=1
-		echo "run.sh: $t failed (exit $rc); log: $log; artifacts:" >&2
-		ls "$dir/artifacts" >&2 || true
-		grep -E 'MISMATCH|ERROR|BUG' "$log" | head -n 5 >&2 || true
+		ls "$dir"/artifacts/timeout-* >/dev/null 2>&1 && result=HANG
+		echo "run.sh: $t failed (exit $rc); log: $log" >&2
+		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+			result=HANG
+			echo "run.sh: $t: HANG: the run overran its limit and was killed;" \
+				"no input written (the last one libFuzzer ran is in the log)" >&2
+		fi
+		for a in "$dir"/artifacts/*; do
+			[ -e "$a" ] || continue
+			case $(basename "$a") in
+			timeout-*) echo "run.sh: $t: HANG: an input ran longer than $timeout s: $a" >&2 ;;
+			*) echo "run.sh: $t: finding: $a" >&2 ;;
+			esac
+			echo "run.sh:   replay: $bin -timeout=$timeout $a" >&2
+		done
+		grep -E 'MISMATCH|ERROR|BUG|ALARM' "$log" | head -n 5 >&2 || true
 	fi
 	if [ $merge = 1 ] && [ $result = ok ]; then
 		before=$(find "$corpus/$t" -type f | wc -l)
-		"$bin" -merge=1 -max_len=4096 "$corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
+		"$bin" -merge=1 -timeout="$timeout" -max_len=4096 "$corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
 			{ echo "run.sh: merge of $t failed, see $dir/merge.log" >&2; failed=1; }
 		echo "run.sh: merged $(($(find "$corpus/$t" -type f | wc -l) - before)) new inputs into $corpus/$t"
 	fi
-	echo "FUZZ-SUMMARY target=$t seconds=$seconds jobs=$jobs execs=${execs:-0}" \
+	echo "FUZZ-SUMMARY target=$t seconds=$seconds timeout=$timeout jobs=$jobs execs=${execs:-0}" \
 		"exec_per_sec=${eps:-0} cov=${c:-0} ft=${f:-0} result=$result"
 	[ "$json" = "[" ] || json+=","
-	json+=$(printf '\n  {"target": "%s", "seconds": %s, "jobs": %s, "execs": %s, "exec_per_sec": %s, "cov": %s, "ft": %s, "result": "%s"}' \
-		"$t" "$seconds" "$jobs" "${execs:-0}" "${eps:-0}" "${c:-0}" "${f:-0}" "$result")
+	json+=$(printf '\n  {"target": "%s", "seconds": %s, "timeout": %s, "jobs": %s, "execs": %s, "exec_per_sec": %s, "cov": %s, "ft": %s, "result": "%s"}' \
+		"$t" "$seconds" "$timeout" "$jobs" "${execs:-0}" "${eps:-0}" "${c:-0}" "${f:-0}" "$result")
 done
 printf '%s\n]\n' "$json" >"$work/summary.json"
 exit $failed

@@ -40,9 +40,14 @@ for t in zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer; do
 	rm -f "$OUT/${t}_seed_corpus.zip"
 	(cd "$src/corpus" && zip -q -r -j "$OUT/${t}_seed_corpus.zip" "$t" "regressions/$t" -x '*/.gitkeep')
 	[ -s "$src/fuzz/$t.dict" ] && cp "$src/fuzz/$t.dict" "$OUT/$t.dict"
+	# timeout: an input over 25 s is a hang and reported with its input (the
+	# slowest input we measured runs in milliseconds; 25 s leaves room for
+	# loaded bots and is ClusterFuzz's own default, written down so that a
+	# local run of the options file bounds inputs too, not libFuzzer's 1200 s).
 	cat >"$OUT/$t.options" <<OPTS
 [libfuzzer]
 max_len = 4096
+timeout = 25
 OPTS
 	[ -s "$src/fuzz/$t.dict" ] && echo "dict = $t.dict" >>"$OUT/$t.options"
 done
