@@ -78,7 +78,7 @@ build_mutant() {
 	{
 		cmake --preset fuzz -B "$out/build/$bug/fuzz" -DZPOOL_BUG="${bug#clean}" &&
 			cmake --build "$out/build/$bug/fuzz" -j 1 --target \
-				test_contract test_zbud test_arena \
+				test_contract test_zbud test_z3fold test_arena \
 				zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer zpool_stress &&
 			cmake --preset tsan -B "$out/build/$bug/tsan" -DZPOOL_BUG="${bug#clean}" &&
 			cmake --build "$out/build/$bug/tsan" -j 1 --target zpool_stress
@@ -91,18 +91,28 @@ find_bin() {
 }
 
 # The detectors: "name|command". $F and $T are the two build folders, $W a
-# scratch folder, $S the budget in seconds.
+# scratch folder, $S the budget in seconds, $B the backend the stress
+# harness races (bug_backend).
 detectors() {
 	cat <<'EOF'
 unit/arena|$(find_bin $F test_arena)
 unit/zbud|$(find_bin $F test_zbud)
+unit/z3fold|$(find_bin $F test_z3fold)
 unit/contract|$(find_bin $F test_contract)
 fuzz/zbud_reclaim_fuzzer|run_fuzzer zbud_reclaim_fuzzer
 fuzz/zpool_ops_fuzzer|run_fuzzer zpool_ops_fuzzer
 fuzz/zpool_diff_fuzzer|run_fuzzer zpool_diff_fuzzer
-stress/asan|$(find_bin $F zpool_stress) --backend zbud --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15)
-stress/tsan|$(find_bin $T zpool_stress) --backend zbud --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15)
+stress/asan|$(find_bin $F zpool_stress) --backend $B --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15)
+stress/tsan|$(find_bin $T zpool_stress) --backend $B --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15)
 EOF
+}
+
+# bug_backend BUG: the backend whose folder holds the bug's ZPOOL_BUG(),
+# zbud for the clean code and for bugs outside backends/ (the arena's).
+bug_backend() {
+	local f
+	f=$(grep -l "ZPOOL_BUG($1)" backends/*/*.c 2>/dev/null | head -n 1)
+	if [ -n "$f" ]; then basename "$(dirname "$f")"; else echo zbud; fi
 }
 
 # cap N: N, or the budget if smaller.
@@ -145,6 +155,8 @@ run_bug() {
 	fi
 	if build_mutant "$bug"; then
 		export F=$out/build/$bug/fuzz T=$out/build/$bug/tsan W=$out/build/$bug/work S=$budget
+		B=$(bug_backend "$bug")
+		export B
 		mkdir -p "$W"
 		while IFS='|' read -r det cmd; do
 			secs=$(run_detector "$bug" "$det" "$cmd")
@@ -170,7 +182,7 @@ run_bug() {
 	fi
 }
 
-export -f run_bug run_detector build_mutant detectors find_bin cap run_fuzzer
+export -f run_bug run_detector build_mutant detectors find_bin cap run_fuzzer bug_backend
 export out budget top
 
 # The clean code runs beside the bugs: a detector that fails on it is broken,

@@ -52,6 +52,7 @@
  * lock -> arena lock.
  */
 #include "arena.h"
+#include "zoo.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -238,6 +239,8 @@ static unsigned int num_free_chunks(const struct z3fold_header *zhdr)
 	if (!zhdr->middle_chunks)
 		return NCHUNKS - zhdr->first_chunks - zhdr->last_chunks;
 	before = zhdr->first_chunks ? 0 : zhdr->start_middle - ZHDR_CHUNKS;
+	if (ZPOOL_BUG(z3fold_free_chunks_ignore_header) && !zhdr->first_chunks)
+		before = zhdr->start_middle;
 	after = zhdr->last_chunks ? 0 : TOTAL_CHUNKS - zhdr->start_middle - zhdr->middle_chunks;
 	return before > after ? before : after;
 }
@@ -414,12 +417,16 @@ static void compact_page(struct z3fold_pool *pool, struct arena_page *pg)
 	struct z3fold_header *zhdr = page_header(pool, pg);
 	unsigned int to;
 
-	if (!zhdr->middle_chunks || pg->priv[PRIV_MIDDLE_MAPS] || page_under_reclaim(pg))
+	if (!zhdr->middle_chunks || page_under_reclaim(pg))
+		return;
+	if (pg->priv[PRIV_MIDDLE_MAPS] && !ZPOOL_BUG(z3fold_compact_mapped_middle))
 		return;
 	if (!zhdr->first_chunks && !zhdr->last_chunks) {
 		move_middle(zhdr, ZHDR_CHUNKS, FIRST);
 	} else if (zhdr->first_chunks && !zhdr->last_chunks) {
 		to = ZHDR_CHUNKS + zhdr->first_chunks;
+		if (ZPOOL_BUG(z3fold_compact_to_header_offset))
+			to = zhdr->first_chunks;
 		if (zhdr->start_middle - to >= BIG_CHUNK_GAP)
 			move_middle(zhdr, to, MIDDLE);
 	} else if (zhdr->last_chunks && !zhdr->first_chunks) {
@@ -577,7 +584,7 @@ static void free_headless(struct z3fold_pool *pool, unsigned long handle)
 	struct arena_page *pg = arena_page_of(&pool->arena, handle);
 
 	pg->priv[PRIV_KIND] &= ~Z3_HEADLESS_LIVE;
-	if (page_under_reclaim(pg))
+	if (page_under_reclaim(pg) && !ZPOOL_BUG(z3fold_headless_free_under_reclaim))
 		return;
 	list_del_init(&pg->lru);
 	release_page(pool, pg);
@@ -599,8 +606,11 @@ static void z3fold_free(void *p, unsigned long handle)
 	struct z3fold_pool *pool = p;
 	struct z3fold_header *zhdr;
 	struct arena_page *pg;
+	bool claimed = false;
 	unsigned int i;
 
+	if (ZPOOL_BUG(z3fold_free_claim_unlocked) && !handle_is_headless(handle))
+		claimed = page_under_reclaim(handle_page(pool, handle, &i));
 	pthread_mutex_lock(&pool->lock);
 	check_live_handle(pool, handle, false);
 	if (handle_is_headless(handle)) {
@@ -610,7 +620,9 @@ static void z3fold_free(void *p, unsigned long handle)
 	}
 	pg = handle_page(pool, handle, &i);
 	zhdr = page_header(pool, pg);
-	if (page_under_reclaim(pg)) {
+	if (!ZPOOL_BUG(z3fold_free_claim_unlocked))
+		claimed = page_under_reclaim(pg);
+	if (claimed) {
 		set_buddy_chunks(zhdr, slot_buddy(zhdr->slot[i]), 0);
 		zhdr->slot[i] = slot_address(zhdr->slot[i]);
 		pthread_mutex_unlock(&pool->lock);
@@ -687,7 +699,8 @@ static bool unclaim_page(struct z3fold_pool *pool, struct arena_page *pg)
 			return true;
 		}
 		compact_page(pool, pg);
-		place_on_list(pool, pg);
+		if (!ZPOOL_BUG(z3fold_reclaim_fail_off_lists))
+			place_on_list(pool, pg);
 	}
 	list_add(&pg->lru, &pool->lru);
 	return false;
