@@ -12,7 +12,9 @@
 
 #include <stdint.h>
 
-#define CHUNK 64u
+/* z3fold's geometry: 256 chunks of 16 bytes, the first for the header. */
+#define CHUNK 16u
+#define TOTAL (ZPOOL_PAGE_SIZE / CHUNK)
 
 static uint64_t pool_pages(struct zpool *pool)
 {
@@ -48,9 +50,9 @@ static void test_three_buddies(void **state)
 
 	(void)state;
 	model_init(&m, "z3fold", 0, false);
-	assert_int_equal(model_alloc(&m, 1000), 0); /* 16 chunks: first */
-	assert_int_equal(model_alloc(&m, 1000), 0); /* last */
-	assert_int_equal(model_alloc(&m, 1000), 0); /* middle */
+	assert_int_equal(model_alloc(&m, 16 * CHUNK - 7), 0); /* first */
+	assert_int_equal(model_alloc(&m, 16 * CHUNK), 0);     /* last */
+	assert_int_equal(model_alloc(&m, 16 * CHUNK), 0);     /* middle */
 	assert_int_equal(pool_pages(m.pool), 1);
 	assert_int_equal(offset_of(&m, 0), CHUNK);
 	assert_int_equal(offset_of(&m, 1), ZPOOL_PAGE_SIZE - 16 * CHUNK);
@@ -72,9 +74,9 @@ static void test_headless(void **state)
 
 	(void)state;
 	model_init(&m, "z3fold", 0, false);
-	assert_int_equal(model_alloc(&m, 62 * CHUNK), 0); /* fits beside the header */
+	assert_int_equal(model_alloc(&m, (TOTAL - 2) * CHUNK), 0); /* fits beside the header */
 	assert_int_equal(offset_of(&m, 0), CHUNK);
-	assert_int_equal(model_alloc(&m, 62 * CHUNK + 1), 0); /* headless */
+	assert_int_equal(model_alloc(&m, (TOTAL - 2) * CHUNK + 1), 0); /* headless */
 	assert_int_equal(offset_of(&m, 1), 0);
 	assert_int_equal(m.obj[1].handle & (ZPOOL_PAGE_SIZE - 1), 0);
 	assert_int_equal(model_alloc(&m, ZPOOL_PAGE_SIZE), 0);
@@ -117,7 +119,7 @@ static void test_lone_middle_becomes_first(void **state)
 	assert_object_intact(m.pool, &m.obj[2]);
 	assert_pool_ok(m.pool);
 	/* It is the first buddy now: a large object fits as the last. */
-	assert_int_equal(model_alloc(&m, 52 * CHUNK), 0);
+	assert_int_equal(model_alloc(&m, (TOTAL - 1 - 10) * CHUNK), 0);
 	assert_int_equal(pool_pages(m.pool), 1);
 	model_assert_intact(&m);
 	model_destroy(&m);
@@ -135,8 +137,8 @@ static void test_middle_moves_to_its_neighbour(void **state)
 	model_init(&m, "z3fold", 0, false);
 	fill_three(&m, 20, 10, 10); /* middle at chunk 21 */
 	model_free(&m, 0);
-	/* Next to the last buddy: 64 - 10 - 10. */
-	assert_int_equal(offset_of(&m, 2), 44 * CHUNK);
+	/* Next to the last buddy. */
+	assert_int_equal(offset_of(&m, 2), (TOTAL - 10 - 10) * CHUNK);
 	assert_object_intact(m.pool, &m.obj[2]);
 	assert_int_equal(model_alloc(&m, 5 * CHUNK), 0); /* first again, before it */
 	assert_int_equal(offset_of(&m, 3), CHUNK);
@@ -156,7 +158,8 @@ static void test_small_gap_stays(void **state)
 
 	(void)state;
 	model_init(&m, "z3fold", 0, false);
-	fill_three(&m, 10, 10, 42); /* middle at chunk 11, two chunks short of the last */
+	/* The middle at chunk 11, two chunks short of the last buddy. */
+	fill_three(&m, 10, 10, TOTAL - 1 - 20 - 2);
 	model_free(&m, 0);
 	assert_int_equal(offset_of(&m, 2), 11 * CHUNK);
 	assert_pool_ok(m.pool);
@@ -203,11 +206,12 @@ static void test_room_before_middle(void **state)
 	(void)state;
 	model_init(&m, "z3fold", 0, false);
 	fill_three(&m, 5, 5, 5);
-	model_free(&m, 0); /* the middle moves next to the last: chunks 54..58 */
-	assert_int_equal(offset_of(&m, 2), 54 * CHUNK);
-	assert_int_equal(model_alloc(&m, 54 * CHUNK), 0); /* 53 free chunks before it */
+	model_free(&m, 0); /* the middle moves next to the last */
+	assert_int_equal(offset_of(&m, 2), (TOTAL - 10) * CHUNK);
+	/* TOTAL - 11 free chunks before it, not one more. */
+	assert_int_equal(model_alloc(&m, (TOTAL - 10) * CHUNK), 0);
 	assert_int_equal(pool_pages(m.pool), 2);
-	assert_int_equal(model_alloc(&m, 53 * CHUNK), 0);
+	assert_int_equal(model_alloc(&m, (TOTAL - 11) * CHUNK), 0);
 	assert_int_equal(pool_pages(m.pool), 2);
 	assert_int_equal(offset_of(&m, 4), CHUNK);
 	assert_pool_ok(m.pool);

@@ -8,17 +8,18 @@
  * between them. Reclaim stays predictable (one page evicts at most three
  * objects) while density rises past zbud's two objects a page.
  *
- * The header lives in the page, in its first chunk: the chunk counts of the
- * three buddies, where the middle buddy starts, and three handle slots.
- * Keeping it there rather than in the page descriptor is what lets a page
- * describe itself (the handle slots must be addressable), at the price of
- * one chunk of every page. A page's descriptor (struct arena_page) keeps
- * the list linkage and two words: the page's kind (headless or not) and
- * how many maps of its middle buddy are in progress.
+ * The header lives in the page, in its first 16-byte chunk: the chunk
+ * counts of the three buddies, where the middle buddy starts, and three
+ * handle slots. A page's descriptor (struct arena_page) keeps the list
+ * linkage and two words: the page's kind (headless or not) and how many
+ * maps of its middle buddy are in progress.
  *
  * Handles are indirect. A handle is the address of a slot in the header,
- * and the slot holds the object's address with its buddy number in the low
- * bits (objects are chunk-aligned, so those bits are free). That is what
+ * and the slot holds the object's offset in the page with its buddy number
+ * in the low bits (objects are chunk-aligned, so those bits are free). The
+ * kernel keeps its slots outside the page, because it migrates whole pages;
+ * arena pages never move, so here the slots sit in the header, which keeps
+ * them to two bytes each and the header to one chunk. Indirection is what
  * lets the middle buddy move: in-page compaction moves it next to the first
  * or last buddy, or makes it the first buddy when it is alone, and rewrites
  * its slot; the handle the user holds does not change. Compaction runs when
@@ -42,7 +43,7 @@
  * with no lock held, under the same protocol as zbud: the page is marked
  * under reclaim, a free on it (the evict callback's or its owner's) only
  * clears the buddy, and reclaim frees the page when every buddy is gone.
- * A freed slot on a page under reclaim keeps the object's address, so an
+ * A freed slot on a page under reclaim keeps the object's offset, so an
  * evict callback that maps a handle its owner just freed still reads the
  * old bytes (the page stays put until reclaim is done with it).
  *
@@ -58,7 +59,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCHUNKS_ORDER 6
+/*
+ * 256 chunks of 16 bytes, a quarter of zbud's granularity: the header takes
+ * one chunk, so a page gives up 16 bytes to it, and sizes round up to less.
+ * With zbud's 64-byte chunks the header would cost z3fold every pair of
+ * objects of 2017..2048 bytes, which zbud fits in a page and which are
+ * common in real traces.
+ */
+#define NCHUNKS_ORDER 8
 #define PAGE_SHIFT    12
 #define CHUNK_SHIFT   (PAGE_SHIFT - NCHUNKS_ORDER)
 #define CHUNK_SIZE    (1u << CHUNK_SHIFT)
@@ -70,34 +78,37 @@
  * @middle_chunks: size of the middle buddy, 0 if free
  * @last_chunks: size of the last buddy, 0 if free
  * @start_middle: chunk where the middle buddy starts, 0 if there is none
- * @slot: the handle slots: an object's address ORed with its buddy, 0 if
- *	free; a freed slot on a page under reclaim keeps the address alone
+ * @slot: the handle slots: an object's offset in the page ORed with its
+ *	buddy, 0 if free; a freed slot on a page under reclaim keeps the
+ *	offset alone
  *
- * The chunk counts come first so that no slot is page-aligned.
+ * The slots hold offsets, not addresses: the page of a slot is the page of
+ * its object. The chunk counts come first so that no slot is page-aligned.
  */
 struct z3fold_header {
 	uint16_t first_chunks;
 	uint16_t middle_chunks;
 	uint16_t last_chunks;
 	uint16_t start_middle;
-	unsigned long slot[3];
+	uint16_t slot[3];
 };
 
 #define ZHDR_CHUNKS ((unsigned int)((sizeof(struct z3fold_header) + CHUNK_SIZE - 1) >> CHUNK_SHIFT))
 /* Chunks left for objects after the header. */
 #define NCHUNKS (TOTAL_CHUNKS - ZHDR_CHUNKS)
-/* Chunks a middle buddy move must gain to be worth the memmove. */
-#define BIG_CHUNK_GAP 3
+/* Chunks a middle buddy move must gain to be worth the memmove (192 bytes). */
+#define BIG_CHUNK_GAP (192u >> CHUNK_SHIFT)
 /* Evict attempts per page z3fold_shrink() asks of z3fold_reclaim_page(). */
 #define Z3FOLD_SHRINK_RETRIES 8
 
 _Static_assert(ZPOOL_PAGE_SIZE == 1u << PAGE_SHIFT, "z3fold assumes 4 KiB pages");
 _Static_assert(ZHDR_CHUNKS == 1, "the header fits one chunk");
-_Static_assert(NCHUNKS <= 64, "the unbuddied bitmap is one 64-bit word");
+_Static_assert(NCHUNKS <= 256, "the unbuddied bitmap is four 64-bit words");
+#define MAP_WORDS 4
 
 /* Which buddy of a page: the low bits of a live slot. 0 is a free slot. */
 enum buddy { FIRST = 1, MIDDLE = 2, LAST = 3 };
-#define SLOT_BUDDY_MASK 3ul
+#define SLOT_BUDDY_MASK 3u
 #define NSLOTS		3
 
 /* arena_page.priv[0]: the kind of page. */
@@ -112,7 +123,7 @@ enum buddy { FIRST = 1, MIDDLE = 2, LAST = 3 };
  * @lock: protects the lists, @unbuddied_map, @reclaim_nr, every page
  *	header and the priv words of every page of the pool
  * @unbuddied: pages with a free buddy, indexed by num_free_chunks()
- * @unbuddied_map: bit i set iff @unbuddied[i] is not empty
+ * @unbuddied_map: bit i (of word i / 64) set iff @unbuddied[i] is not empty
  * @full: pages with a header that can take no object
  * @reclaiming: pages under reclaim (on no other list)
  * @lru: every page not under reclaim, most recently allocated into first
@@ -126,7 +137,7 @@ enum buddy { FIRST = 1, MIDDLE = 2, LAST = 3 };
 struct z3fold_pool {
 	pthread_mutex_t lock;
 	struct list_head unbuddied[NCHUNKS];
-	uint64_t unbuddied_map;
+	uint64_t unbuddied_map[MAP_WORDS];
 	struct list_head full;
 	struct list_head reclaiming;
 	struct list_head lru;
@@ -195,26 +206,30 @@ static void set_buddy_chunks(struct z3fold_header *zhdr, enum buddy bud, unsigne
 	}
 }
 
-/* The address of @bud's first byte; valid once its chunk counts are set. */
-static unsigned long buddy_address(const struct z3fold_header *zhdr, enum buddy bud)
+/* Where @bud starts in its page; valid once its chunk counts are set. */
+static unsigned int buddy_offset(const struct z3fold_header *zhdr, enum buddy bud)
 {
-	unsigned long base = (unsigned long)zhdr;
-
 	if (bud == FIRST)
-		return base + (ZHDR_CHUNKS << CHUNK_SHIFT);
+		return ZHDR_CHUNKS << CHUNK_SHIFT;
 	if (bud == MIDDLE)
-		return base + ((unsigned long)zhdr->start_middle << CHUNK_SHIFT);
-	return base + ZPOOL_PAGE_SIZE - ((unsigned long)zhdr->last_chunks << CHUNK_SHIFT);
+		return (unsigned int)zhdr->start_middle << CHUNK_SHIFT;
+	return ZPOOL_PAGE_SIZE - ((unsigned int)zhdr->last_chunks << CHUNK_SHIFT);
 }
 
-static enum buddy slot_buddy(unsigned long slot)
+/* The slot of @bud: its offset (chunk-aligned, so the low bits are free) and @bud. */
+static uint16_t make_slot(const struct z3fold_header *zhdr, enum buddy bud)
+{
+	return (uint16_t)(buddy_offset(zhdr, bud) | bud);
+}
+
+static enum buddy slot_buddy(unsigned int slot)
 {
 	return (enum buddy)(slot & SLOT_BUDDY_MASK);
 }
 
-static unsigned long slot_address(unsigned long slot)
+static unsigned int slot_offset(unsigned int slot)
 {
-	return slot & ~(unsigned long)(CHUNK_SIZE - 1);
+	return slot & ~(CHUNK_SIZE - 1);
 }
 
 static bool header_is_empty(const struct z3fold_header *zhdr)
@@ -295,7 +310,7 @@ static void check_live_handle(const struct z3fold_pool *pool, unsigned long hand
 	struct arena_page *pg = arena_lookup(&pool->arena, handle);
 	const struct z3fold_header *zhdr;
 	unsigned long off = handle & (ZPOOL_PAGE_SIZE - 1);
-	unsigned long slot;
+	unsigned int slot;
 
 	if (!pg)
 		zpool_bug("z3fold: %s of handle %#lx: not on an allocated page", what, handle);
@@ -315,7 +330,7 @@ static void check_live_handle(const struct z3fold_pool *pool, unsigned long hand
 	    off >= offsetof(struct z3fold_header, slot[NSLOTS]) ||
 	    (off - offsetof(struct z3fold_header, slot)) % sizeof(zhdr->slot[0]))
 		zpool_bug("z3fold: %s of handle %#lx: not a handle slot", what, handle);
-	slot = *(const unsigned long *)handle;
+	slot = *(const uint16_t *)handle;
 	if (slot_buddy(slot))
 		return;
 	if (!(is_map && page_under_reclaim(pg) && slot))
@@ -340,7 +355,7 @@ static void place_on_list(struct z3fold_pool *pool, struct arena_page *pg)
 		return;
 	}
 	list_add(&pg->list, &pool->unbuddied[i]);
-	pool->unbuddied_map |= 1ULL << i;
+	pool->unbuddied_map[i / 64] |= 1ULL << (i % 64);
 }
 
 /*
@@ -355,18 +370,22 @@ static void remove_from_list(struct z3fold_pool *pool, struct arena_page *pg)
 
 	list_del_init(&pg->list);
 	if (was_unbuddied && list_empty(&pool->unbuddied[i]))
-		pool->unbuddied_map &= ~(1ULL << i);
+		pool->unbuddied_map[i / 64] &= ~(1ULL << (i % 64));
 }
 
 /* Best fit: a page of the lowest non-empty unbuddied list >= @chunks. */
 static struct arena_page *take_best_fit(struct z3fold_pool *pool, unsigned int chunks)
 {
-	uint64_t fits = pool->unbuddied_map & (~0ULL << chunks);
 	struct arena_page *pg;
+	unsigned int w = chunks / 64;
+	uint64_t fits = pool->unbuddied_map[w] & (~0ULL << (chunks % 64));
 
+	while (!fits && ++w < MAP_WORDS)
+		fits = pool->unbuddied_map[w];
 	if (!fits)
 		return NULL;
-	pg = list_first_entry(&pool->unbuddied[__builtin_ctzll(fits)], struct arena_page, list);
+	pg = list_first_entry(&pool->unbuddied[w * 64 + (unsigned int)__builtin_ctzll(fits)],
+			      struct arena_page, list);
 	remove_from_list(pool, pg);
 	return pg;
 }
@@ -402,7 +421,7 @@ static void move_middle(struct z3fold_header *zhdr, unsigned int to, enum buddy 
 	} else {
 		zhdr->start_middle = (uint16_t)to;
 	}
-	zhdr->slot[i] = buddy_address(zhdr, bud) | bud;
+	zhdr->slot[i] = make_slot(zhdr, bud);
 }
 
 /*
@@ -558,7 +577,7 @@ static int z3fold_alloc(void *p, size_t size, unsigned long *handle)
 		zhdr->start_middle = (uint16_t)(ZHDR_CHUNKS + zhdr->first_chunks);
 	set_buddy_chunks(zhdr, bud, chunks);
 	i = find_free_slot(zhdr);
-	zhdr->slot[i] = buddy_address(zhdr, bud) | bud;
+	zhdr->slot[i] = make_slot(zhdr, bud);
 	place_on_list(pool, pg);
 	lru_move_to_head(pool, pg);
 	*handle = (unsigned long)&zhdr->slot[i];
@@ -574,7 +593,7 @@ static struct arena_page *handle_page(struct z3fold_pool *pool, unsigned long ha
 
 	*slot = (unsigned int)(((handle & (ZPOOL_PAGE_SIZE - 1)) -
 				offsetof(struct z3fold_header, slot)) /
-			       sizeof(unsigned long));
+			       sizeof(uint16_t));
 	return pg;
 }
 
@@ -624,7 +643,7 @@ static void z3fold_free(void *p, unsigned long handle)
 		claimed = page_under_reclaim(pg);
 	if (claimed) {
 		set_buddy_chunks(zhdr, slot_buddy(zhdr->slot[i]), 0);
-		zhdr->slot[i] = slot_address(zhdr->slot[i]);
+		zhdr->slot[i] = (uint16_t)slot_offset(zhdr->slot[i]);
 		pthread_mutex_unlock(&pool->lock);
 		return;
 	}
@@ -690,7 +709,7 @@ static bool unclaim_page(struct z3fold_pool *pool, struct arena_page *pg)
 		}
 	} else {
 		zhdr = page_header(pool, pg);
-		/* Slots freed under reclaim kept their address: forget it now. */
+		/* Slots freed under reclaim kept their offset: forget it now. */
 		for (unsigned int i = 0; i < NSLOTS; i++)
 			if (!slot_buddy(zhdr->slot[i]))
 				zhdr->slot[i] = 0;
@@ -797,9 +816,9 @@ static int z3fold_shrink(void *p, unsigned int pages, unsigned int *reclaimed)
 static void *z3fold_map(void *p, unsigned long handle, enum zpool_mapmode mm)
 {
 	struct z3fold_pool *pool = p;
+	struct z3fold_header *zhdr;
 	struct arena_page *pg;
-	unsigned long slot;
-	unsigned int i;
+	unsigned int slot, i;
 
 	(void)mm;
 	if (handle_is_headless(handle)) {
@@ -811,11 +830,12 @@ static void *z3fold_map(void *p, unsigned long handle, enum zpool_mapmode mm)
 	pthread_mutex_lock(&pool->lock);
 	check_live_handle(pool, handle, true);
 	pg = handle_page(pool, handle, &i);
-	slot = page_header(pool, pg)->slot[i];
+	zhdr = page_header(pool, pg);
+	slot = zhdr->slot[i];
 	if (slot_buddy(slot) == MIDDLE)
 		pg->priv[PRIV_MIDDLE_MAPS]++;
 	pthread_mutex_unlock(&pool->lock);
-	return (void *)slot_address(slot);
+	return (char *)zhdr + slot_offset(slot);
 }
 
 /* z3fold_unmap() - unpin a mapped middle buddy. Takes the pool lock. */
@@ -866,8 +886,8 @@ static unsigned int check_mark(struct arena_page *pg, unsigned int gen, unsigned
 
 /*
  * The header of page @nr: buddies inside the page and apart, one slot per
- * live buddy holding its address, no other slot in use (a page under
- * reclaim may keep the address of a freed one), a mapped middle buddy
+ * live buddy holding its offset, no other slot in use (a page under
+ * reclaim may keep the offset of a freed one), a mapped middle buddy
  * only where there is one.
  */
 static int check_header(const struct arena_page *pg, const struct z3fold_header *zhdr, size_t nr,
@@ -892,25 +912,25 @@ static int check_header(const struct arena_page *pg, const struct z3fold_header 
 	if (header_is_empty(zhdr) && !page_under_reclaim(pg))
 		return zpool_why(why, len, "page %zu with a header holds no object", nr);
 	for (unsigned int i = 0; i < NSLOTS; i++) {
-		unsigned long slot = zhdr->slot[i];
+		unsigned int slot = zhdr->slot[i];
 		enum buddy bud = slot_buddy(slot);
 
 		if (!slot)
 			continue;
 		if (!bud) {
 			if (!page_under_reclaim(pg))
-				return zpool_why(why, len,
-						 "page %zu: slot %u holds a freed address", nr, i);
+				return zpool_why(why, len, "page %zu: slot %u holds a freed offset",
+						 nr, i);
 			continue;
 		}
 		if (!buddy_chunks(zhdr, bud))
 			return zpool_why(why, len,
 					 "page %zu: slot %u names buddy %d, which is free", nr, i,
 					 bud);
-		if (slot_address(slot) != buddy_address(zhdr, bud))
+		if (slot_offset(slot) != buddy_offset(zhdr, bud))
 			return zpool_why(why, len,
-					 "page %zu: slot %u points at %#lx, buddy %d is at %#lx",
-					 nr, i, slot_address(slot), bud, buddy_address(zhdr, bud));
+					 "page %zu: slot %u points at offset %u, buddy %d is at %u",
+					 nr, i, slot_offset(slot), bud, buddy_offset(zhdr, bud));
 		if (seen & (1u << bud))
 			return zpool_why(why, len, "page %zu: two slots name buddy %d", nr, bud);
 		seen |= 1u << bud;
@@ -1042,7 +1062,7 @@ static int z3fold_check(void *p, char *why, size_t len)
 	pthread_mutex_lock(&pool->lock);
 	pool->check_gen++;
 	for (unsigned int i = 0; i < NCHUNKS && !err; i++) {
-		bool bit = pool->unbuddied_map & (1ULL << i);
+		bool bit = pool->unbuddied_map[i / 64] & (1ULL << (i % 64));
 
 		if (bit == list_empty(&pool->unbuddied[i]))
 			err = zpool_why(why, len, "bitmap bit %u is %d but unbuddied[%u] is %s", i,
@@ -1050,9 +1070,10 @@ static int z3fold_check(void *p, char *why, size_t len)
 		else
 			err = check_list(pool, &pool->unbuddied[i], (int)i, &found, why, len);
 	}
-	if (!err && (pool->unbuddied_map >> NCHUNKS))
-		err = zpool_why(why, len, "bitmap %#llx has bits past unbuddied[%u]",
-				(unsigned long long)pool->unbuddied_map, NCHUNKS - 1);
+	if (!err && (pool->unbuddied_map[MAP_WORDS - 1] >> (NCHUNKS % 64)))
+		err =
+		    zpool_why(why, len, "bitmap word %#llx has bits past unbuddied[%u]",
+			      (unsigned long long)pool->unbuddied_map[MAP_WORDS - 1], NCHUNKS - 1);
 	if (!err)
 		err = check_list(pool, &pool->full, -1, &found, why, len);
 	if (!err)
