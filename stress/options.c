@@ -30,6 +30,7 @@ static const char usage[] = "usage: zpool_stress [options]\n"
 static const char usage_rest[] =
     "  --threads N            owner threads, 1..256 (default 4)\n"
     "  --reclaimers M         reclaimer threads, 0..64 (default 2)\n"
+    "  --compactors C         threads calling zpool_compact(), 0..16 (default 1)\n"
     "  --slots K              swap entries, 1..4194304 (default 1024)\n"
     "  --seconds S            run time per backend (default 2)\n"
     "  --ops N                or: owner operations per backend\n"
@@ -189,6 +190,7 @@ enum {
 	OPT_BACKEND = 256,
 	OPT_THREADS,
 	OPT_RECLAIMERS,
+	OPT_COMPACTORS,
 	OPT_SLOTS,
 	OPT_SECONDS,
 	OPT_OPS,
@@ -211,6 +213,7 @@ static const struct option long_opts[] = {
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "reclaimers", required_argument, NULL, OPT_RECLAIMERS },
+	{ "compactors", required_argument, NULL, OPT_COMPACTORS },
 	{ "slots", required_argument, NULL, OPT_SLOTS },
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
 	{ "ops", required_argument, NULL, OPT_OPS },
@@ -246,6 +249,10 @@ static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *s
 	case OPT_RECLAIMERS:
 		err = parse_u64("reclaimers", arg, 0, 64, &v);
 		o->reclaimers = (unsigned int)v;
+		return err;
+	case OPT_COMPACTORS:
+		err = parse_u64("compactors", arg, 0, 16, &v);
+		o->compactors = (unsigned int)v;
 		return err;
 	case OPT_SLOTS:
 		err = parse_u64("slots", arg, 1, 1u << 22, &v);
@@ -317,6 +324,7 @@ int stress_parse_options(int argc, char **argv, struct stress_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->threads = 4;
 	o->reclaimers = 2;
+	o->compactors = 1;
 	o->slots = 1024;
 	o->seconds = 2.0;
 	o->seed = 1;

@@ -78,6 +78,9 @@ void stress_report_text(const struct stress_opts *o, const struct stress_result 
 	       (unsigned long long)res->pool.shrink_eagain, (unsigned long long)c->shrink_ok,
 	       (unsigned long long)c->shrink_eagain, (unsigned long long)c->shrink_einval,
 	       (unsigned long long)c->owner_shrinks);
+	printf("  compact:    %llu passes (%u compactor threads), %llu pages freed\n",
+	       (unsigned long long)res->pool.compactions, o->compactors,
+	       (unsigned long long)res->pool.pages_compacted);
 	printf("  -ENOMEM:    %llu seen by owners, %llu stores rejected to the backing store, "
 	       "%llu injected page-allocation failures (--fail-page-alloc %g)\n",
 	       (unsigned long long)c->enomem, (unsigned long long)c->rejects,
@@ -127,6 +130,8 @@ static void json_result(const struct stress_result *res)
 	json_u64("reclaimer_shrink_ok", c->shrink_ok, true);
 	json_u64("reclaimer_shrink_einval", c->shrink_einval, true);
 	json_u64("owner_shrinks", c->owner_shrinks, true);
+	json_u64("compactions", res->pool.compactions, true);
+	json_u64("pages_compacted", res->pool.pages_compacted, true);
 	printf("\n     ");
 	json_u64("enomem", c->enomem, true);
 	json_u64("rejects", c->rejects, true);

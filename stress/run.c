@@ -122,7 +122,7 @@ struct run {
  * struct worker - one thread
  * @run: the run
  * @tid: its thread
- * @id: owners 0..N-1, reclaimers after them, the main thread last
+ * @id: owners 0..N-1, reclaimers after them, then compactors, the main thread last
  * @rng: xorshift64* state
  * @buf: expected bytes of the object being stored or checked
  * @evict_buf: the same for the evict callback, which can run inside an
@@ -749,6 +749,44 @@ static void *reclaimer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Compaction racing everything else: zpool_compact() in a loop, yielding
+ * when a pass found nothing to move. A backend that does not compact
+ * (-EOPNOTSUPP) ends the thread at once.
+ */
+static void *compactor_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->run;
+	bool paused = r->o->check_every != 0;
+	unsigned long freed;
+	int err;
+
+	self = w;
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		if (paused)
+			pthread_rwlock_rdlock(&r->pause);
+		err = zpool_compact(r->pool, &freed);
+		if (paused)
+			pthread_rwlock_unlock(&r->pause);
+		if (err == -EOPNOTSUPP)
+			break;
+		if (err)
+			die("zpool_compact() returned %d", err);
+		if (!freed)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void *(*const role_main[])(void *) = { owner_main, reclaimer_main, compactor_main };
+
+/* Owners first, then reclaimers, then compactors. */
+static unsigned int role_of(const struct stress_opts *o, unsigned int i)
+{
+	return i < o->threads ? 0 : i < o->threads + o->reclaimers ? 1 : 2;
+}
+
 static void init_rwlock_writer_first(pthread_rwlock_t *l)
 {
 	pthread_rwlockattr_t attr;
@@ -827,8 +865,7 @@ static void run_threads(struct run *r, struct worker *workers, unsigned int nr,
 	int err;
 
 	for (unsigned int i = 0; i < nr; i++) {
-		err = pthread_create(&workers[i].tid, NULL,
-				     i < o->threads ? owner_main : reclaimer_main, &workers[i]);
+		err = pthread_create(&workers[i].tid, NULL, role_main[role_of(o, i)], &workers[i]);
 		if (err)
 			die("cannot start thread %u: %s", i, strerror(err));
 	}
@@ -975,7 +1012,7 @@ static void check_evict_counters(struct stress_result *res)
 int stress_run_backend(const struct stress_opts *o, const char *backend, struct stress_result *res)
 {
 	const struct zpool_ops ops = { .evict = stress_evict };
-	unsigned int nr = o->threads + o->reclaimers;
+	unsigned int nr = o->threads + o->reclaimers + o->compactors;
 	struct run r = { .o = o, .backend = backend };
 	struct zpool_config cfg = {
 		.max_pages = o->max_pages,

@@ -42,6 +42,8 @@
  * @nr_backends: entries of @backends
  * @threads: owner threads
  * @reclaimers: reclaimer threads
+ * @compactors: threads calling zpool_compact() in a loop (a backend that
+ *	does not compact makes them stop at once)
  * @slots: swap entries played by slots
  * @seconds: run time per backend, or 0 when @ops is used
  * @ops: owner operations per backend, or 0 when @seconds is used
@@ -66,6 +68,7 @@ struct stress_opts {
 	size_t nr_backends;
 	unsigned int threads;
 	unsigned int reclaimers;
+	unsigned int compactors;
 	uint32_t slots;
 	double seconds;
 	uint64_t ops;

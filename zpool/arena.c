@@ -179,8 +179,13 @@ void arena_free_page(struct arena *a, struct arena_page *pg)
 #endif
 	arena_asan_poison(addr, ZPOOL_PAGE_SIZE);
 	pg->flags = 0;
+	/*
+	 * Uncounted before it is on the free list: otherwise an allocation
+	 * could take it and count it first, and in_use (and peak) would
+	 * pass max_pages for a moment.
+	 */
+	atomic_fetch_sub_explicit(&a->in_use, 1, memory_order_relaxed);
 	pthread_mutex_lock(&a->lock);
 	list_add(&pg->lru, &a->free_list);
 	pthread_mutex_unlock(&a->lock);
-	atomic_fetch_sub_explicit(&a->in_use, 1, memory_order_relaxed);
 }

@@ -993,11 +993,13 @@ static void zs_unmap(void *p, unsigned long handle)
 	    !pool->slot_dir[index / ZS_SLOTS_PER_CHUNK])
 		zpool_bug("zsmalloc: unmap of handle %#lx: no such handle", handle);
 	slot = slot_at(pool, index);
-#ifdef ZPOOL_DEBUG
-	if (slot->state == SLOT_FREE ||
-	    slot->gen != ((handle >> HANDLE_GEN_SHIFT) & HANDLE_GEN_MASK))
+	/*
+	 * The generation, not the state: a mapped object may turn zombie (its
+	 * owner freed it during reclaim) under the mapper, but its slot is
+	 * released, and its generation bumped, only once reclaim is done.
+	 */
+	if (slot->gen != ((handle >> HANDLE_GEN_SHIFT) & HANDLE_GEN_MASK))
 		zpool_bug("zsmalloc: unmap of handle %#lx: the object was freed", handle);
-#endif
 	zspage = slot->zspage;
 	if (obj_spans(zspage, slot->obj)) {
 		if (!take_mapping(pool, handle, &m))
