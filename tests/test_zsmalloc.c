@@ -438,6 +438,59 @@ static void test_free_during_reclaim(void **state)
 	model_destroy(&m);
 }
 
+struct late_map {
+	unsigned long victim;
+	int calls;
+};
+
+/*
+ * Evict as the stress harness's owner race does: the object's owner frees
+ * another object of the same zspage, then the callback reads that one's
+ * bytes through its (now freed) handle, and a new object is stored.
+ */
+static int late_map_evict(struct zpool *pool, unsigned long handle, void *priv)
+{
+	struct late_map *lm = priv;
+	unsigned long fresh;
+
+	if (lm->calls++ == 0) {
+		zpool_free(pool, lm->victim);
+		(void)*(volatile const char *)zpool_map_handle(pool, lm->victim, ZPOOL_MM_RO);
+		zpool_unmap_handle(pool, lm->victim);
+		assert_int_equal(zpool_malloc(pool, 1024, &fresh), 0);
+		assert_int_not_equal(fresh, lm->victim);
+		zpool_free(pool, fresh);
+	}
+	zpool_free(pool, handle);
+	return 0;
+}
+
+/*
+ * A handle freed while its zspage is under reclaim stays reserved until
+ * reclaim is done: the callback may still map it, and no new object gets
+ * it meanwhile.
+ */
+static void test_freed_handle_reserved_during_reclaim(void **state)
+{
+	struct late_map lm = { 0, 0 };
+	const struct zpool_ops ops = { .evict = late_map_evict };
+	struct zpool_config cfg = { .ops = &ops, .priv = &lm };
+	struct zpool *pool;
+	unsigned long h[4];
+	unsigned int reclaimed;
+
+	(void)state;
+	assert_int_equal(zpool_create_pool("zsmalloc", &cfg, &pool), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(zpool_malloc(pool, 1024, &h[i]), 0); /* one zspage */
+	lm.victim = h[2];
+	assert_int_equal(zpool_shrink(pool, 1, &reclaimed), 0);
+	assert_int_equal(lm.calls, 3);
+	assert_int_equal(zpool_get_total_size(pool), 0);
+	assert_pool_ok(pool);
+	assert_int_equal(zpool_destroy_pool(pool), 0);
+}
+
 static void map_stale_handle(void *arg)
 {
 	struct zpool *pool;
@@ -499,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_compact_unsupported),
 		cmocka_unit_test(test_compaction_races_map_and_free),
 		cmocka_unit_test(test_free_during_reclaim),
+		cmocka_unit_test(test_freed_handle_reserved_during_reclaim),
 		cmocka_unit_test(test_debug_checks),
 	};
 

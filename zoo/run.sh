@@ -78,7 +78,7 @@ build_mutant() {
 	{
 		cmake --preset fuzz -B "$out/build/$bug/fuzz" -DZPOOL_BUG="${bug#clean}" &&
 			cmake --build "$out/build/$bug/fuzz" -j 1 --target \
-				test_contract test_zbud test_z3fold test_arena \
+				test_contract test_zbud test_z3fold test_zsmalloc test_arena \
 				zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer zpool_stress &&
 			cmake --preset tsan -B "$out/build/$bug/tsan" -DZPOOL_BUG="${bug#clean}" &&
 			cmake --build "$out/build/$bug/tsan" -j 1 --target zpool_stress
@@ -98,6 +98,7 @@ detectors() {
 unit/arena|$(find_bin $F test_arena)
 unit/zbud|$(find_bin $F test_zbud)
 unit/z3fold|$(find_bin $F test_z3fold)
+unit/zsmalloc|$(find_bin $F test_zsmalloc)
 unit/contract|$(find_bin $F test_contract)
 fuzz/zbud_reclaim_fuzzer|run_fuzzer zbud_reclaim_fuzzer
 fuzz/zpool_ops_fuzzer|run_fuzzer zpool_ops_fuzzer

@@ -245,6 +245,8 @@ static unsigned int size_to_class_index(size_t size)
 {
 	if (size <= ZS_MIN_ALLOC_SIZE)
 		return 0;
+	if (ZPOOL_BUG(zs_class_index_rounds_down))
+		return (unsigned int)((size - ZS_MIN_ALLOC_SIZE) / ZS_SIZE_CLASS_DELTA);
 	return (unsigned int)((size - ZS_MIN_ALLOC_SIZE + ZS_SIZE_CLASS_DELTA - 1) /
 			      ZS_SIZE_CLASS_DELTA);
 }
@@ -749,6 +751,12 @@ static void zs_free(void *p, unsigned long handle)
 	slot = checked_slot(pool, handle, false, &index);
 	zspage = slot->zspage;
 	zspage->inuse--;
+	if (zspage->under_reclaim && ZPOOL_BUG(zs_reclaim_handle_not_deferred)) {
+		obj_put(zspage, slot->obj);
+		free_slot(pool, index);
+		pthread_mutex_unlock(&pool->lock);
+		return;
+	}
 	if (zspage->under_reclaim) {
 		zspage->obj[slot->obj] |= OBJ_ZOMBIE;
 		zspage->zombies++;
@@ -1007,7 +1015,12 @@ static void zs_unmap(void *p, unsigned long handle)
 				  handle);
 		if (m->mm != ZPOOL_MM_RO) {
 			pthread_mutex_lock(&pool->lock);
-			obj_write(pool, zspage, slot->obj, m->buf);
+			if (ZPOOL_BUG(zs_unmap_first_page_only))
+				memcpy(zspage_byte(pool, zspage,
+						   (size_t)slot->obj * zspage->class->size),
+				       m->buf, obj_first_part(zspage, slot->obj));
+			else
+				obj_write(pool, zspage, slot->obj, m->buf);
 			atomic_fetch_sub_explicit(&zspage->pinned, 1, memory_order_release);
 			pthread_mutex_unlock(&pool->lock);
 			drop_mapping(m);
@@ -1032,7 +1045,8 @@ static struct zspage *find_compact_source(struct size_class *c)
 		{
 			struct zspage *zspage = list_entry(pos, struct zspage, list);
 
-			if (!atomic_load_explicit(&zspage->pinned, memory_order_acquire))
+			if (!atomic_load_explicit(&zspage->pinned, memory_order_acquire) ||
+			    ZPOOL_BUG(zs_compact_moves_mapped))
 				return zspage;
 		}
 	}
@@ -1106,6 +1120,8 @@ static int compact_step(struct zs_pool *pool, struct size_class *c)
 		remove_zspage(src);
 		list_del_init(&src->lru);
 		free_zspage(pool, src);
+		if (ZPOOL_BUG(zs_compact_pages_not_uncounted))
+			atomic_fetch_add(&pool->pages_nr, c->pages_per_zspage);
 		return (int)c->pages_per_zspage;
 	}
 	fix_fullness_group(src);
