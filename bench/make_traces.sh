@@ -8,19 +8,24 @@
 # Builds trace_tool in build/bench-traces (Release) first. Each trace's header
 # records the command that made it; file contents depend on the machine's
 # installed packages (and, for anon, on ASLR), so a rerun elsewhere gives
-# similar, not identical, traces.
+# similar, not identical, traces. --out (default bench/data) is taken from
+# the caller's directory; the nine files are overwritten, nothing else is
+# touched. Exit status (docs/exit-codes.md): 0 done, 2 usage, 3 failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init bench/make_traces.sh
 
 limit=50000
-out=bench/data
+out=$CLI_ROOT/bench/data
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--limit) limit="${2:?--limit needs a number}"; shift 2 ;;
-	--out) out="${2:?--out needs a directory}"; shift 2 ;;
-	*) echo "make_traces.sh: unknown argument '$1'" >&2; exit 2 ;;
+	cli_common_flag "$1" || case "$1" in
+	--limit) cli_need_value "$1" $#; cli_uint limit "$1" "$2" 1 100000000; shift 2 ;;
+	--out) cli_need_value "$1" $#; out=$(cli_path "$2"); shift 2 ;;
+	*) cli_usage_error "unknown argument '$1'" ;;
 	esac
 done
+cd "$CLI_ROOT"
+trap 'cli_fail "a step failed (line $LINENO)"' ERR
 
 build=build/bench-traces
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DZPOOL_BUILD_BENCH=OFF >/dev/null

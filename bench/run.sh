@@ -18,53 +18,61 @@
 # build (e.g. run.sh --out /tmp/old on the old commit first).
 # --update-readme splices results.md into bench/README.md. The full profile
 # also runs bench/shrink_cost.sh (about a minute, needs valgrind) unless
-# --no-shrink-cost; --quick never does.
+# --no-shrink-cost; --quick never does. The output folder (default
+# build/bench-report) must be new, empty or made by a zpool-harness tool
+# (.zpool-harness-owned), else exit 2; relative paths are taken from the
+# caller's directory. Exit status (docs/exit-codes.md): 0 done, 1 a
+# benchmark failed, 2 usage, 3 a build or tool failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init bench/run.sh
 invocation="bench/run.sh${*:+ $*}"
 
 profile=full
-out=build/bench-report
-reps=""
+out=$CLI_ROOT/build/bench-report
+reps=3
 baseline=""
 update_readme=0
 shrink_cost=1
 while [ $# -gt 0 ]; do
-	case "$1" in
+	cli_common_flag "$1" || case "$1" in
 	--quick) profile=quick; shift ;;
 	--full) profile=full; shift ;;
-	--out) out="${2:?--out needs a directory}"; shift 2 ;;
-	--reps) reps="${2:?--reps needs a number}"; shift 2 ;;
-	--baseline) baseline="${2:?--baseline needs a JSON file}"; shift 2 ;;
+	--out) cli_need_value "$1" $#; out=$(cli_path "$2"); shift 2 ;;
+	--reps) cli_need_value "$1" $#; cli_uint reps "$1" "$2" 1 1000; shift 2 ;;
+	--baseline) cli_need_value "$1" $#; baseline=$(cli_path "$2"); shift 2 ;;
 	--update-readme) update_readme=1; shift ;;
 	--no-shrink-cost) shrink_cost=0; shift ;;
-	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
-	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	*) cli_usage_error "unknown argument '$1'" ;;
 	esac
 done
-case "$reps" in
-"") reps=3 ;;
-*[!0-9]*|0) echo "run.sh: --reps: '$reps' is not a positive number" >&2; exit 2 ;;
-esac
 if [ -n "$baseline" ] && [ ! -r "$baseline" ]; then
-	echo "run.sh: --baseline: cannot read '$baseline'" >&2
-	exit 2
+	cli_usage_error "--baseline: cannot read '$baseline'"
 fi
+cli_own_dir "$out"
+cd "$CLI_ROOT"
 min_time=0.2
 [ "$profile" = quick ] && min_time=0.01
 
 build=build/bench-release
-cmake --preset release -B "$build" >/dev/null
-cmake --build "$build" --target zpool_bench >/dev/null
-mkdir -p "$out"
+{ cmake --preset release -B "$build" >/dev/null && cmake --build "$build" --target zpool_bench >/dev/null; } ||
+	cli_fail "building zpool_bench (release preset) in $build failed"
 
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 machine="${model:-unknown CPU}, $(nproc) CPUs, $(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024 / 1024)) GiB, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "run.sh: $profile profile, $reps repetitions, on $machine" >&2
+rc=0
 "$build/bench/zpool_bench" --profile="$profile" --benchmark_min_time="$min_time" \
 	--benchmark_repetitions="$reps" --benchmark_display_aggregates_only=true \
-	--benchmark_out="$out/bench.json" --benchmark_out_format=json >&2
+	--benchmark_out="$out/bench.json" --benchmark_out_format=json >&2 || rc=$?
+case $rc in
+0) ;;
+1) echo "bench/run.sh: a backend failed during a benchmark (zpool_bench exit 1)" >&2; exit 1 ;;
+*) cli_fail "zpool_bench exited $rc" ;;
+esac
+# From here on a failing step (report.py, gnuplot, compare.py) is the harness's.
+trap 'cli_fail "a step failed (line $LINENO)"' ERR
 
 cost_args=()
 if [ "$profile" = full ] && [ "$shrink_cost" = 1 ]; then

@@ -21,45 +21,49 @@
 # --out (default build/bench-report): writes shrink_cost.json and
 # shrink_cost.md there. --bin: an already built zpool_bench (no sanitizer);
 # by default the release build in build/bench-release is made.
-# Exit status 77 (ctest's skip) when valgrind is not installed.
+# The output folder must be new, empty or made by a zpool-harness tool
+# (.zpool-harness-owned), else exit 2; relative paths are taken from the
+# caller's directory. Exit status (docs/exit-codes.md): 0 done, 2 usage,
+# 3 a build, valgrind or parse step failed; 77 (ctest's skip) when valgrind
+# is not installed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init bench/shrink_cost.sh
 
-out=build/bench-report
+out=$CLI_ROOT/build/bench-report
 pages="1024 4096 16384 65536"
 calls=64
 bin=""
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--out) out="${2:?--out needs a directory}"; shift 2 ;;
-	--pages) pages="${2:?--pages needs a list}"; shift 2 ;;
-	--calls) calls="${2:?--calls needs a number}"; shift 2 ;;
-	--bin) bin="${2:?--bin needs a path}"; shift 2 ;;
-	-h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-	*) echo "shrink_cost.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	cli_common_flag "$1" || case "$1" in
+	--out) cli_need_value "$1" $#; out=$(cli_path "$2"); shift 2 ;;
+	--pages) cli_need_value "$1" $#; pages=$2; shift 2 ;;
+	--calls) cli_need_value "$1" $#; cli_uint calls "$1" "$2" 1 1000000; shift 2 ;;
+	--bin) cli_need_value "$1" $#; bin=$(cli_path "$2"); shift 2 ;;
+	*) cli_usage_error "unknown argument '$1'" ;;
 	esac
 done
+list=()
 for p in $pages; do
-	case "$p" in
-	*[!0-9]*) echo "shrink_cost.sh: --pages: '$p' is not a number" >&2; exit 2 ;;
-	esac
+	cli_uint n --pages "$p" 64 4194304
+	list+=("$n")
 done
-[ -n "$pages" ] || { echo "shrink_cost.sh: --pages: empty list" >&2; exit 2; }
-case "$calls" in
-*[!0-9]*|0|"") echo "shrink_cost.sh: --calls: '$calls' is not a positive number" >&2; exit 2 ;;
-esac
+[ ${#list[@]} -gt 0 ] || cli_usage_error "--pages: empty list"
+pages="${list[*]}"
 if ! command -v valgrind >/dev/null; then
 	echo "shrink_cost.sh: SKIP: valgrind is not installed (Debian package valgrind)" >&2
 	exit 77
 fi
+[ -z "$bin" ] || [ -x "$bin" ] || cli_usage_error "--bin: '$bin' is not executable"
+cli_own_dir "$out"
+cd "$CLI_ROOT"
+trap 'cli_fail "a step failed (line $LINENO)"' ERR
 if [ -z "$bin" ]; then
 	build=build/bench-release
 	cmake --preset release -B "$build" >/dev/null
 	cmake --build "$build" --target zpool_bench >/dev/null
 	bin="$build/bench/zpool_bench"
 fi
-[ -x "$bin" ] || { echo "shrink_cost.sh: --bin: '$bin' is not executable" >&2; exit 2; }
-mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -81,8 +85,7 @@ i1=$(cache_of 1 Instruction)
 l2=$(cache_of 2 Unified)
 l3=$(cache_of 3 Unified)
 if [ -z "$d1" ] || [ -z "$i1" ] || [ -z "$l2" ] || [ -z "$l3" ]; then
-	echo "shrink_cost.sh: cannot read the L1d/L2/L3 geometry from sysfs" >&2
-	exit 1
+	cli_fail "cannot read the L1d/L2/L3 geometry from sysfs"
 fi
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "shrink_cost.sh: D1 $d1, L2 $l2, L3 $l3 (size,ways,line); load average $loadavg" >&2
@@ -102,7 +105,7 @@ for b in $backends; do
 				>"$work/$tag.json" 2>"$work/$tag.log" || {
 				echo "shrink_cost.sh: $tag failed:" >&2
 				cat "$work/$tag.log" >&2
-				exit 1
+				exit 3
 			}
 			t1=$(date +%s.%N)
 			echo "shrink_cost.sh: $b, $p pages, LL=$level: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s" >&2

@@ -12,7 +12,8 @@
 #                like a crash (AFL_HANG_TMOUT; default 10)
 #   --build DIR  where the objects and binaries go (default build/afl)
 #   --out DIR    afl-fuzz output (default build/afl-out); DIR/<target> is
-#                emptied first
+#                emptied first. DIR must be new, empty or made by a
+#                zpool-harness tool (.zpool-harness-owned), else exit 2
 #   --no-build   use the binary already in the build directory
 #   target       zpool_ops_fuzzer (default), zpool_diff_fuzzer or
 #                zbud_reclaim_fuzzer
@@ -28,41 +29,32 @@
 #
 # Prints one line:
 #   AFL-SUMMARY target=T seconds=N execs=E exec_per_sec=X corpus=C crashes=K hangs=H result=ok|FAIL
-# Exit status: 0 when afl-fuzz ran and found no crash and no hang; 1 on a
-# crash or a hang or when afl-fuzz failed or executed nothing; 2 on a usage
-# error; 77 when AFL++ is not installed (ctest reports the test as skipped).
+# Exit status (docs/exit-codes.md): 0 when afl-fuzz ran and found no crash
+# and no hang; 1 on a crash or a hang; 2 on a usage error; 3 when the build
+# or afl-fuzz failed or executed nothing; 77 when AFL++ is not installed
+# (ctest reports the test as skipped).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init fuzz/afl.sh
+root=$CLI_ROOT
 targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
 seconds=10 timeout=10 build=$root/build/afl out=$root/build/afl-out do_build=1 target=zpool_ops_fuzzer
 
-usage() {
-	sed -n '7,18p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--seconds)
-		[ $# -ge 2 ] || usage
-		[[ "$2" =~ ^[1-9][0-9]*$ ]] ||
-			{ echo "afl.sh: --seconds needs a positive integer, got '$2'" >&2; exit 2; }
-		seconds=$2; shift 2 ;;
-	--timeout)
-		[ $# -ge 2 ] || usage
-		[[ "$2" =~ ^[1-9][0-9]*$ ]] ||
-			{ echo "afl.sh: --timeout needs a positive integer, got '$2'" >&2; exit 2; }
-		timeout=$2; shift 2 ;;
-	--build) [ $# -ge 2 ] || usage; build=$(realpath -m "$2"); shift 2 ;;
-	--out) [ $# -ge 2 ] || usage; out=$(realpath -m "$2"); shift 2 ;;
+	cli_common_flag "$1" || case "$1" in
+	--seconds) cli_need_value "$1" $#; cli_uint seconds "$1" "$2" 1; shift 2 ;;
+	--timeout) cli_need_value "$1" $#; cli_uint timeout "$1" "$2" 1; shift 2 ;;
+	--build) cli_need_value "$1" $#; build=$(cli_path "$2"); shift 2 ;;
+	--out) cli_need_value "$1" $#; out=$(cli_path "$2"); shift 2 ;;
 	--no-build) do_build=0; shift ;;
-	-h | --help) usage ;;
-	-*) echo "afl.sh: unknown option '$1'" >&2; usage ;;
+	-*) cli_usage_error "unknown option '$1'" ;;
 	*)
 		[[ " ${targets[*]} " == *" $1 "* ]] ||
-			{ echo "afl.sh: unknown target '$1' (targets: ${targets[*]})" >&2; exit 2; }
+			cli_usage_error "unknown target '$1' (targets: ${targets[*]})"
 		target=$1; shift ;;
 	esac
 done
+cli_own_dir "$out"
 
 for tool in afl-clang-fast afl-fuzz; do
 	command -v "$tool" >/dev/null || {
@@ -90,10 +82,10 @@ build_target() {
 }
 
 if [ $do_build = 1 ]; then
-	build_target
+	(build_target) || cli_fail "building $target with afl-clang-fast failed"
 fi
 bin=$build/$target
-[ -x "$bin" ] || { echo "afl.sh: $bin not built" >&2; exit 2; }
+[ -x "$bin" ] || cli_fail "$bin not built (drop --no-build)"
 
 # Seeds and regressions in one flat input folder (afl-fuzz reads one).
 dir=$out/$target
@@ -104,7 +96,7 @@ for d in "$root/corpus/$target" "$root/corpus/regressions/$target"; do
 	find "$d" -type f ! -name 'README*' ! -name '.gitkeep' -size -1024k |
 		while read -r f; do cp "$f" "$dir/in/$(basename "$(dirname "$f")")-$(basename "$f")"; done
 done
-[ -n "$(ls -A "$dir/in")" ] || { echo "afl.sh: no seeds for $target" >&2; exit 1; }
+[ -n "$(ls -A "$dir/in")" ] || cli_fail "no seeds for $target"
 
 export AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 # A loaded machine may be slow to start the fork server.
@@ -137,4 +129,6 @@ if [ $rc -ne 0 ] || [ ! -s "$stats" ] || [ "${execs:-0}" -eq 0 ] || [ "$crashes"
 fi
 echo "AFL-SUMMARY target=$target seconds=$seconds execs=${execs:-0} exec_per_sec=${eps:-0}" \
 	"corpus=${corpus:-0} crashes=$crashes hangs=$hangs result=$result"
-[ $result = ok ]
+[ $result = ok ] && exit 0
+{ [ "$crashes" -gt 0 ] || [ "$hangs" -gt 0 ]; } && exit $CLI_EXIT_FINDING
+exit $CLI_EXIT_HARNESS

@@ -13,25 +13,31 @@
 # zpool/ that no seed reached. --corpus replays DIR/<target>/ and
 # DIR/regressions/<target>/ instead of corpus/ (e.g. a clean export of the
 # committed corpus, when corpus/ holds uncommitted inputs). The HTML report goes to OUT/html (default
-# build/fuzz-coverage). Exit 1 if zbud's line coverage is under 95%.
+# build/fuzz-coverage). OUT is emptied first, but only if it is new, empty
+# or made by a zpool-harness tool (it holds .zpool-harness-owned); any
+# other folder is refused (exit 2). Exit status (docs/exit-codes.md): 1 if
+# zbud's line coverage is under 95%, 2 usage, 3 a build or tool failed.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init fuzz/coverage.sh
+root=$CLI_ROOT
 build=$root/build/fuzz-coverage-build out=$root/build/fuzz-coverage corpus=$root/corpus
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--build) build=$(realpath -m "$2"); shift 2 ;;
-	--out) out=$(realpath -m "$2"); shift 2 ;;
-	--corpus) corpus=$(realpath -m "$2"); shift 2 ;;
-	*) echo "usage: $0 [--build DIR] [--out DIR] [--corpus DIR]" >&2; exit 2 ;;
+	cli_common_flag "$1" || case "$1" in
+	--build) cli_need_value "$1" $#; build=$(cli_path "$2"); shift 2 ;;
+	--out) cli_need_value "$1" $#; out=$(cli_path "$2"); shift 2 ;;
+	--corpus) cli_need_value "$1" $#; corpus=$(cli_path "$2"); shift 2 ;;
+	*) cli_usage_error "unknown argument '$1'" ;;
 	esac
 done
+cli_clean_dir "$out"
+trap 'cli_fail "a step failed (line $LINENO)"' ERR
 targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
 flags="-fprofile-instr-generate -fcoverage-mapping"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
 	-DCMAKE_C_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" -DZPOOL_SANITIZE= \
 	-DZPOOL_FUZZ=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" >/dev/null
-rm -rf "$out" && mkdir -p "$out"
 objs=()
 for t in "${targets[@]}"; do
 	LLVM_PROFILE_FILE="$out/$t.profraw" "$build/fuzz/$t" "$corpus/$t" \
@@ -53,4 +59,5 @@ for dir in backends/zbud zpool; do
 done
 pct=$(llvm-cov-14 report "${cov[@]}" "$root/backends/zbud" | awk '/^TOTAL/ { print $10 }')
 echo "zbud line coverage: $pct (target >= 95%)"
+trap - ERR
 awk -v p="${pct%\%}" 'BEGIN { exit !(p >= 95) }'

@@ -18,47 +18,41 @@
 #                (libFuzzer -merge=1; only inputs that add coverage are added)
 #   --corpus DIR seeds are read from DIR/T and DIR/regressions/T, and --merge
 #                writes into DIR/T (default: the repository's corpus/)
-#   --build DIR  build directory (default build/fuzz-run)
+#   --build DIR  build directory (default build/fuzz, the fuzz preset's)
 #   --no-build   use the binaries already in the build directory
 #   target...    default: all targets
 #
 # Prints one line per target:
 #   FUZZ-SUMMARY target=T seconds=N execs=E exec_per_sec=X cov=C ft=F result=ok|FAIL|HANG
-# and writes the same as JSON to DIR/summary.json. Exits 1 if any target
-# crashed, aborted on a model mismatch, hung (an input over --timeout: a
-# timeout- artifact, result=HANG) or left another artifact (crash-, leak-,
-# oom-), 2 on a usage error. Every finding is listed with its input and the
-# command that replays it.
+# and writes the same as JSON to DIR/summary.json. Exit status
+# (docs/exit-codes.md): 1 if any target crashed, aborted on a model
+# mismatch, hung (an input over --timeout: a timeout- artifact,
+# result=HANG) or left another artifact (crash-, leak-, oom-), 2 on a usage
+# error, 3 when the build failed or a binary is missing. Every finding is
+# listed with its input and the command that replays it.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init fuzz/run.sh
+root=$CLI_ROOT
 all_targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
-seconds=20 timeout=10 jobs=1 work=$root/build/fuzz-work build=$root/build/fuzz-run merge=0 do_build=1
+seconds=20 timeout=10 jobs=1 work=$root/build/fuzz-work build=$root/build/fuzz merge=0 do_build=1
 corpus=$root/corpus
 targets=()
 
-usage() {
-	sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-need_number() {
-	[[ "$2" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: $1 needs a positive integer, got '$2'" >&2; exit 2; }
-}
-
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--seconds) [ $# -ge 2 ] || usage; need_number "$1" "$2"; seconds=$2; shift 2 ;;
-	--timeout) [ $# -ge 2 ] || usage; need_number "$1" "$2"; timeout=$2; shift 2 ;;
-	--jobs) [ $# -ge 2 ] || usage; need_number "$1" "$2"; jobs=$2; shift 2 ;;
-	--work) [ $# -ge 2 ] || usage; work=$(realpath -m "$2"); shift 2 ;;
-	--build) [ $# -ge 2 ] || usage; build=$(realpath -m "$2"); shift 2 ;;
+	cli_common_flag "$1" || case "$1" in
+	--seconds) cli_need_value "$1" $#; cli_uint seconds "$1" "$2" 1; shift 2 ;;
+	--timeout) cli_need_value "$1" $#; cli_uint timeout "$1" "$2" 1; shift 2 ;;
+	--jobs) cli_need_value "$1" $#; cli_uint jobs "$1" "$2" 1 1024; shift 2 ;;
+	--work) cli_need_value "$1" $#; work=$(cli_path "$2"); shift 2 ;;
+	--build) cli_need_value "$1" $#; build=$(cli_path "$2"); shift 2 ;;
 	--merge) merge=1; shift ;;
-	--corpus) [ $# -ge 2 ] || usage; corpus=$(realpath -m "$2"); shift 2 ;;
+	--corpus) cli_need_value "$1" $#; corpus=$(cli_path "$2"); shift 2 ;;
 	--no-build) do_build=0; shift ;;
-	-h|--help) usage ;;
-	-*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	-*) cli_usage_error "unknown option '$1'" ;;
 	*)
 		[[ " ${all_targets[*]} " == *" $1 "* ]] ||
-			{ echo "run.sh: unknown target '$1' (targets: ${all_targets[*]})" >&2; exit 2; }
+			cli_usage_error "unknown target '$1' (targets: ${all_targets[*]})"
 		targets+=("$1"); shift ;;
 	esac
 done
@@ -66,7 +60,8 @@ done
 
 if [ $do_build = 1 ]; then
 	(cd "$root" && cmake --preset fuzz -B "$build" >/dev/null &&
-		cmake --build "$build" -j "$(nproc)" --target "${targets[@]}")
+		cmake --build "$build" -j "$(nproc)" --target "${targets[@]}") ||
+		cli_fail "building the fuzz preset in $build failed"
 fi
 
 mkdir -p "$work"
@@ -76,7 +71,7 @@ failed=0
 json="["
 for t in "${targets[@]}"; do
 	bin=$build/fuzz/$t
-	[ -x "$bin" ] || { echo "run.sh: $bin not built" >&2; exit 2; }
+	[ -x "$bin" ] || cli_fail "$bin not built (drop --no-build, or build the fuzz preset there)"
 	dir=$work/$t
 	mkdir -p "$dir/corpus" "$dir/artifacts"
 	log=$dir/fuzz.log

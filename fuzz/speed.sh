@@ -9,7 +9,8 @@
 #   --runs N     first measure: libFuzzer -runs=N (default 100000)
 #   --seconds S  second measure: -max_total_time=S (default 20)
 #   --cpu C      pin the process to CPU C with taskset (default: not pinned)
-#   --build DIR  a fuzz-preset build (default build/fuzz-run; not rebuilt)
+#   --build DIR  a fuzz-preset build (default build/fuzz, the fuzz preset's;
+#                not rebuilt: cmake --preset fuzz && cmake --build --preset fuzz)
 #   target       default zpool_ops_fuzzer
 #
 # The seeds are the files git tracks under corpus/<target>/ (uncommitted
@@ -21,30 +22,30 @@
 # exec_per_sec is executions over wall time (loading the seeds included),
 # exec_per_cpu_sec over the process's user + system time. The load is the
 # 1-minute load average: above the number of CPUs, both are lower bounds.
+# Exit status (docs/exit-codes.md): 0 measured, 2 usage, 3 the binary is
+# missing or the fuzzer failed.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-runs=100000 seconds=20 cpu= build=$root/build/fuzz-run target=zpool_ops_fuzzer
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init fuzz/speed.sh
+root=$CLI_ROOT
+runs=100000 seconds=20 cpu= build=$root/build/fuzz target=zpool_ops_fuzzer
+all_targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
 
-usage() {
-	sed -n '7,13p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-number() {
-	[[ "$2" =~ ^[0-9]+$ ]] || { echo "speed.sh: $1 needs a number, got '$2'" >&2; exit 2; }
-}
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--runs) [ $# -ge 2 ] || usage; number "$1" "$2"; runs=$2; shift 2 ;;
-	--seconds) [ $# -ge 2 ] || usage; number "$1" "$2"; seconds=$2; shift 2 ;;
-	--cpu) [ $# -ge 2 ] || usage; number "$1" "$2"; cpu=$2; shift 2 ;;
-	--build) [ $# -ge 2 ] || usage; build=$(realpath -m "$2"); shift 2 ;;
-	-h | --help) usage ;;
-	-*) echo "speed.sh: unknown option '$1'" >&2; usage ;;
-	*) target=$1; shift ;;
+	cli_common_flag "$1" || case "$1" in
+	--runs) cli_need_value "$1" $#; cli_uint runs "$1" "$2"; shift 2 ;;
+	--seconds) cli_need_value "$1" $#; cli_uint seconds "$1" "$2"; shift 2 ;;
+	--cpu) cli_need_value "$1" $#; cli_uint cpu "$1" "$2" 0 4095; shift 2 ;;
+	--build) cli_need_value "$1" $#; build=$(cli_path "$2"); shift 2 ;;
+	-*) cli_usage_error "unknown option '$1'" ;;
+	*)
+		[[ " ${all_targets[*]} " == *" $1 "* ]] ||
+			cli_usage_error "unknown target '$1' (targets: ${all_targets[*]})"
+		target=$1; shift ;;
 	esac
 done
 bin=$build/fuzz/$target
-[ -x "$bin" ] || { echo "speed.sh: $bin not built (cmake --preset fuzz -B $build)" >&2; exit 2; }
+[ -x "$bin" ] || cli_fail "$bin not built (cmake --preset fuzz -B $build && cmake --build $build)"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -57,12 +58,23 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leak
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 load() { cut -d' ' -f1 /proc/loadavg; }
+# failed MODE: the target stopped; a crash or mismatch is a finding (exit 1,
+# reproduce it with fuzz/run.sh, which keeps artifacts), anything else the
+# harness's failure (exit 3).
+failed() {
+	tail -n 20 "$tmp/log" >&2
+	if grep -qE 'deadly signal|ERROR: [A-Za-z]+Sanitizer|runtime error|MISMATCH|zpool BUG' "$tmp/log"; then
+		echo "fuzz/speed.sh: $target found a bug while measuring ($1); fuzz/run.sh $target keeps the reproducer" >&2
+		exit $CLI_EXIT_FINDING
+	fi
+	cli_fail "$target failed ($1); see the log above"
+}
 measure() {
 	local mode=$1 flag=$2 before after wall user sys execs TIMEFORMAT='%R %U %S'
 	rm -rf "$tmp/new" && mkdir "$tmp/new"
 	before=$(load)
 	{ time "${pin[@]}" "$bin" "$flag" -max_len=4096 -seed=1 -print_final_stats=1 "$tmp/new" \
-		"$tmp/seeds" >"$tmp/log" 2>&1; } 2>"$tmp/time" || { tail -n 20 "$tmp/log" >&2; exit 1; }
+		-artifact_prefix="$tmp/" "$tmp/seeds" >"$tmp/log" 2>&1; } 2>"$tmp/time" || failed "$mode"
 	after=$(load)
 	read -r wall user sys <"$tmp/time"
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/log")

@@ -13,14 +13,33 @@
 #
 #   stress/long_run.sh [SECONDS] [OUT]     default: 300 s, stress/README.md
 #
-# Needs jq (Debian package jq). Exit status: 0 if both runs passed.
+# OUT, when given, is a file taken from the caller's directory. Needs jq
+# (Debian package jq). Exit status (docs/exit-codes.md): 0 if both runs
+# passed, 1 if one lost data or had a sanitizer report, 2 usage, 3 a build
+# or tool failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init stress/long_run.sh
 
-secs=${1:-300}
-out=${2:-stress/README.md}
-command -v jq >/dev/null || { echo "long_run.sh: needs jq (apt-get install jq)" >&2; exit 2; }
-[[ $secs =~ ^[0-9]+$ && $secs -gt 0 ]] || { echo "long_run.sh: bad SECONDS '$secs'" >&2; exit 2; }
+secs=300
+out=$CLI_ROOT/stress/README.md
+pos=0
+while [ $# -gt 0 ]; do
+	cli_common_flag "$1" || case "$1" in
+	-*) cli_usage_error "unknown option '$1'" ;;
+	*)
+		pos=$((pos + 1))
+		case $pos in
+		1) cli_uint secs SECONDS "$1" 1 86400 ;;
+		2) out=$(cli_path "$1") ;;
+		*) cli_usage_error "unexpected argument '$1'" ;;
+		esac ;;
+	esac
+	shift
+done
+[ ! -d "$out" ] || cli_usage_error "OUT '$out' is a folder; give a file"
+cd "$CLI_ROOT"
+command -v jq >/dev/null || cli_fail "needs jq (apt-get install jq)"
 
 work=build/dev-stress-long
 mkdir -p "$work"
@@ -29,8 +48,9 @@ args=(--backend all --threads 4 --reclaimers 2 --slots 4096 --max-pages 64 --see
 
 declare -A preset=([tsan]=tsan [asan]=default)
 for san in tsan asan; do
-	cmake --preset "${preset[$san]}" -B "$work/$san" >/dev/null
-	cmake --build "$work/$san" --target zpool_stress >/dev/null
+	{ cmake --preset "${preset[$san]}" -B "$work/$san" >/dev/null &&
+		cmake --build "$work/$san" --target zpool_stress >/dev/null; } ||
+		cli_fail "building zpool_stress ($san) in $work/$san failed"
 done
 
 # The sanitizer options of the test presets (CMakePresets.json).
@@ -93,7 +113,7 @@ table() {
 	echo "<!-- long-run:end -->"
 } >"$work/table.md"
 
-if [ "$out" = stress/README.md ]; then
+if [ "$out" = "$CLI_ROOT/stress/README.md" ]; then
 	# Replace what lies between the markers, keeping the rest of the README.
 	awk -v table="$work/table.md" '
 		/^<!-- long-run:begin/ { while ((getline line < table) > 0) print line; skip = 1; next }

@@ -26,46 +26,45 @@
 # the table again from the results already in DIR.
 # The clean code is run too, as a control: a detector that fails on it makes
 # the run fail.
-# Exit status: 0 when every bug run was caught, 1 when one was missed or a
-# detector failed on the clean code, 2 on bad usage.
+# --out (default build/zoo) is taken from the caller's directory and must
+# be new, empty or made by a zpool-harness tool (.zpool-harness-owned).
+# Exit status (docs/exit-codes.md): 0 when every bug run was caught, 1 when
+# one was missed (a hole in the harness's detectors: its finding), 2 on bad
+# usage, 3 when a detector failed on the clean code (the detectors prove
+# nothing then) or a build failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-top=$PWD
-
-usage() {
-	sed -n '/^#   zoo/p' "$0" | sed 's/^#   /usage: /' >&2
-	exit 2
-}
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init zoo/run.sh
 
 jobs=$(nproc)
 budget=60
-out=build/zoo
+out=$CLI_ROOT/build/zoo
 readme=0
 report_only=0
 bugs=()
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--jobs) jobs=${2:?}; shift 2 ;;
-	--budget) budget=${2:?}; shift 2 ;;
-	--out) out=${2:?}; shift 2 ;;
+	cli_common_flag "$1" || case "$1" in
+	--jobs) cli_need_value "$1" $#; cli_uint jobs "$1" "$2" 1 1024; shift 2 ;;
+	--budget) cli_need_value "$1" $#; cli_uint budget "$1" "$2" 1 86400; shift 2 ;;
+	--out) cli_need_value "$1" $#; out=$(cli_path "$2"); shift 2 ;;
 	--readme) readme=1; shift ;;
 	--report-only) report_only=1; shift ;;
-	-h | --help) usage ;;
-	-*) echo "zoo: unknown option $1" >&2; usage ;;
+	-*) cli_usage_error "unknown option '$1'" ;;
 	*) bugs+=("$1"); shift ;;
 	esac
 done
-[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "zoo: --jobs must be a positive integer" >&2; exit 2; }
-[[ "$budget" =~ ^[1-9][0-9]*$ ]] || { echo "zoo: --budget must be a positive integer" >&2; exit 2; }
+cd "$CLI_ROOT"
+top=$PWD
 
 known=$(grep -v '^#' zoo/bugs.tsv | cut -f1)
 if [ ${#bugs[@]} -eq 0 ]; then
 	mapfile -t bugs <<<"$known"
 fi
 for b in "${bugs[@]}"; do
-	grep -qx "$b" <<<"$known" || { echo "zoo: unknown bug '$b' (see zoo/bugs.tsv)" >&2; exit 2; }
+	grep -qx "$b" <<<"$known" || cli_usage_error "unknown bug '$b' (see zoo/bugs.tsv)"
 done
 
+cli_own_dir "$out"
 mkdir -p "$out/logs" "$out/results"
 out=$(cd "$out" && pwd)
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1"
@@ -170,6 +169,7 @@ run_bug() {
 		done < <(detectors)
 	else
 		echo "zoo: $bug: build failed, see $out/logs/$bug.build.log" >&2
+		touch "$out/results/$bug.build-failed"
 	fi
 	printf '{"bug": "%s", "caught": %s, "detector": "%s", "seconds": %s, "what": "%s", "caught_by": {%s}}\n' \
 		"$bug" "$([ -n "$first" ] && echo true || echo false)" "${first:-MISSED}" "${best:-null}" \
@@ -189,7 +189,7 @@ export out budget top
 # The clean code runs beside the bugs: a detector that fails on it is broken,
 # and its catches of the bugs would mean nothing.
 if [ "$report_only" = 0 ]; then
-	rm -f "$out"/results/*.json
+	rm -f "$out"/results/*.json "$out"/results/*.build-failed
 	printf '%s\n' clean "${bugs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_bug "$@"' _ {}
 	echo "zoo/run.sh --budget $budget --jobs $jobs" >"$out/command"
 fi
@@ -200,11 +200,13 @@ import json, pathlib, re, subprocess, sys
 out = pathlib.Path(sys.argv[1])
 command = (out / "command").read_text().strip() if (out / "command").exists() else "zoo/run.sh"
 rows = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
+broken = sorted(p.name[:-len(".build-failed")] for p in (out / "results").glob("*.build-failed"))
 clean = next(r for r in rows if r["bug"] == "clean")
 rows.remove(clean)
 if clean["caught_by"]:
-    sys.exit(f"zoo: detectors fail on the clean code, so they prove nothing: {clean['caught_by']}"
-             f" (logs: {out}/logs/clean.*.log)")
+    print(f"zoo: detectors fail on the clean code, so they prove nothing: {clean['caught_by']}"
+          f" (logs: {out}/logs/clean.*.log)", file=sys.stderr)
+    sys.exit(3)
 order = [l.split("\t")[0] for l in pathlib.Path("zoo/bugs.tsv").read_text().splitlines()
          if l and not l.startswith("#")]
 rows.sort(key=lambda r: order.index(r["bug"]))
@@ -232,5 +234,8 @@ if sys.argv[2] == "1":
     if n != 1:
         sys.exit("zoo: README.md has no <!-- zoo:begin --> ... <!-- zoo:end --> section")
     readme.write_text(new)
+if broken:
+    print(f"zoo: the build failed for {', '.join(broken)} (logs: {out}/logs/*.build.log)", file=sys.stderr)
+    sys.exit(3)
 sys.exit(0 if caught == len(rows) else 1)
 PY

@@ -52,7 +52,7 @@ cli_fail() {
 cli_help() {
 	awk 'NR == 1 && /^#!/ { next }
 		/SPDX-License-Identifier/ { next }
-		/^#/ { sub(/^# ?/, ""); print; next }
+		/^#/ { sub(/^# ?/, ""); if (started || $0 != "") print; started = 1; next }
 		{ exit }' "$CLI_SELF"
 	exit $CLI_EXIT_OK
 }
@@ -93,13 +93,14 @@ cli_need_value() {
 # cli_uint VAR FLAG VALUE [MIN [MAX]]: VALUE must be a decimal number in
 # [MIN, MAX] (default 0 and 2^62); VAR gets it with leading zeros removed.
 cli_uint() {
-	local var=$1 flag=$2 value=$3 min=${4:-0} max=${5:-4611686018427387904} n
-	[[ "$value" =~ ^[0-9]+$ ]] || cli_usage_error "$flag: '$value' is not a decimal number"
-	[ ${#value} -le 19 ] || cli_usage_error "$flag: '$value' is out of range $min..$max"
-	n=$((10#$value))
-	{ [ "$n" -ge "$min" ] && [ "$n" -le "$max" ]; } ||
-		cli_usage_error "$flag: '$value' is out of range $min..$max"
-	printf -v "$var" '%s' "$n"
+	local _flag=$2 _value=$3 _min=${4:-0} _max=${5:-4611686018427387904} _n
+	[[ "$_value" =~ ^[0-9]+$ ]] || cli_usage_error "$_flag: '$_value' is not a decimal number"
+	_n=${_value#"${_value%%[1-9]*}"} # leading zeros mean nothing
+	[ ${#_n} -le 18 ] || cli_usage_error "$_flag: '$_value' is out of range $_min..$_max"
+	_n=$((10#${_n:-0}))
+	{ [ "$_n" -ge "$_min" ] && [ "$_n" -le "$_max" ]; } ||
+		cli_usage_error "$_flag: '$_value' is out of range $_min..$_max"
+	printf -v "$1" '%s' "$_n"
 }
 
 # cli_path PATH: PATH made absolute from the directory the tool was
