@@ -25,17 +25,19 @@ Python standard library only.
 usage: report.py BENCH.json OUTDIR [--machine TEXT] [--command TEXT]
                  [--shrink-cost FILE] [--load-end TEXT]
 """
-import argparse
 import json
 import os
 import statistics
 import sys
 from collections import OrderedDict
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "lib"))
+import cli  # noqa: E402  (scripts/lib/cli.py: exit codes, --version, no traceback)
+
 
 def fail(msg):
-    sys.stderr.write("report.py: %s\n" % msg)
-    sys.exit(1)
+    """A bad input file (bench.json, shrink_cost.json): exit 2."""
+    raise cli.UsageError(msg)
 
 
 def load(path):
@@ -151,15 +153,15 @@ def shrink_target(backend, cost, ns):
     return None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("json")
-    ap.add_argument("outdir")
+def main(argv):
+    ap = cli.Parser("bench/report.py", description=__doc__.splitlines()[0])
+    ap.add_argument("json", type=cli.path)
+    ap.add_argument("outdir", type=cli.path)
     ap.add_argument("--machine", default="")
     ap.add_argument("--command", default="")
     ap.add_argument("--shrink-cost", default="")
     ap.add_argument("--load-end", default="")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     data = load(args.json)
     res = medians(data)
@@ -432,4 +434,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    cli.run("bench/report.py", main)

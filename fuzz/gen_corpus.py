@@ -8,11 +8,13 @@ each target's .c file); a few longer pseudo-random sequences from a fixed
 PRNG seed cover interleavings. The output is deterministic and committed:
   fuzz/gen_corpus.py [--out corpus]
 """
-import argparse
 import os
 import random
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "lib"))
+import cli  # noqa: E402  (scripts/lib/cli.py: exit codes, --version, paths)
 
 ZPAGE = 4096
 
@@ -238,10 +240,12 @@ def reclaim_seeds():
     return seeds
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "corpus"))
-    args = ap.parse_args()
+def main(argv):
+    ap = cli.Parser("fuzz/gen_corpus.py", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=cli.path, default=cli.ROOT / "corpus",
+                    help="where corpus/<target>/seed-* go (default: the repository's corpus/); "
+                         "only seed-* files are written, nothing is deleted")
+    args = ap.parse_args(argv)
     for target, seeds in (("zpool_ops_fuzzer", ops_seeds()), ("zpool_diff_fuzzer", diff_seeds()),
                           ("zbud_reclaim_fuzzer", reclaim_seeds())):
         d = os.path.join(args.out, target)
@@ -254,4 +258,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run("fuzz/gen_corpus.py", main)
