@@ -8,7 +8,7 @@ repetition kept), takes the median of each benchmark's repetitions itself
 OUTDIR:
 
   results.md        the tables: throughput, threads, shrink, density,
-                    and the issue's targets checked against the figures
+                    and the benchmark targets (bench/README.md) checked against the figures
   threads.dat       Mops/s against threads, one block per op and backend
   shrink.dat        ns per reclaimed page against pool pages, per backend
 
@@ -366,7 +366,7 @@ def main(argv):
     with open(os.path.join(args.outdir, "density.dat"), "w") as f:
         f.write("\n".join(dat) + "\n")
 
-    # The targets of the issue, checked against the figures above.
+    # The benchmark targets (bench/README.md), checked against the figures above.
     md.append("\n### Targets\n\n")
     rows = []
     if "zbud" in backends and "malloc" in backends:

@@ -19,7 +19,7 @@
  *   and come back with reload; an eviction must deliver the pattern intact.
  * - Return codes follow the contract of zpool.h; ENOMEM is accepted only
  *   when the model says the pool is full or a failure was injected.
- * - For zbud, a page-level model mirrors what DESIGN.md and zbud.c promise:
+ * - For zbud, a page-level model mirrors what docs/design.md and zbud.c promise:
  *   buddies left/right-justified, best fit by free chunks, the LRU order of
  *   pages (allocation moves a page to the head, a failed reclaim too) and
  *   which handle each evict callback must receive. It predicts the page

@@ -15,7 +15,7 @@
  *
  * - slot lock: protects a slot's fields. Owners hold it to publish, load,
  *   free or swap in; zpool_free() and zpool_map_handle() then take the
- *   pool lock, which is the slot -> pool order of DESIGN.md.
+ *   pool lock, which is the slot -> pool order of docs/design.md.
  * - The evict callback runs with no backend lock held (the contract), so
  *   it may take a slot lock and call zpool_free() under it.
  * - No thread calls zpool_shrink() while it holds a slot lock or publish:
