@@ -746,19 +746,34 @@ static inline void fz_write(struct fz_harness *h, int s, uint8_t seed, const uin
 	zpool_unmap_handle(h->pool, h->obj[s].handle);
 }
 
+/*
+ * Where live slot @s is now. A handle is not an address for backends with
+ * indirect handles (z3fold, zsmalloc), whose objects may also move, so ask
+ * the pool.
+ */
+static inline unsigned long fz_addr(const struct fz_harness *h, int s)
+{
+	unsigned long a = (unsigned long)zpool_map_handle(h->pool, h->obj[s].handle, ZPOOL_MM_RO);
+
+	zpool_unmap_handle(h->pool, h->obj[s].handle);
+	return a;
+}
+
 /* A new object must not overlap any live one. */
 static inline void fz_check_no_overlap(const struct fz_harness *h, int s)
 {
-	unsigned long a = h->obj[s].handle, b = a + h->obj[s].size;
+	unsigned long a = fz_addr(h, s), b = a + h->obj[s].size;
 
 	for (int t = 0; t < FZ_SLOTS; t++) {
 		const struct fz_obj *o = &h->obj[t];
+		unsigned long ot;
 
 		if (t == s || o->state != FZ_LIVE)
 			continue;
-		if (a < o->handle + o->size && o->handle < b)
+		ot = fz_addr(h, t);
+		if (a < ot + o->size && ot < b)
 			fz_fail(h, s, "new object [%#lx, %#lx) overlaps slot %d [%#lx, %#lx)", a, b,
-				t, o->handle, o->handle + o->size);
+				t, ot, ot + o->size);
 	}
 }
 
