@@ -446,12 +446,62 @@ static void test_check_concurrent(void **state)
 	assert_int_equal(zpool_destroy_pool(pool), 0);
 }
 
-static void double_free(void *arg)
+/*
+ * A page counted as reclaimed was given back: the pool's pages fall by at
+ * least what zpool_shrink() reports, also when the callback refuses often
+ * enough that a backend runs out of retries in the middle of a page.
+ */
+static void test_shrink_gives_pages_back(void **state)
+{
+	struct model m;
+	struct zpool_stats before, after;
+	unsigned int seed = 3, reclaimed, total = 0, eagain = 0;
+
+	model_init(&m, TYPE(state), 0, true);
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(model_alloc(&m, 40 + rand_r(&seed) % 1400), 0);
+	for (int round = 0; round < 60; round++) {
+		int err;
+
+		/* Refuse 3 evictions of 4 in some rounds, none in others. */
+		m.evict_refuse_every = round % 3 ? 4 : 0;
+		zpool_get_stats(m.pool, &before);
+		err = zpool_shrink(m.pool, 1 + round % 2, &reclaimed);
+		zpool_get_stats(m.pool, &after);
+		assert_true(err == 0 || err == -EAGAIN || err == -EINVAL);
+		if (err == 0) /* zsmalloc frees whole zspages: maybe more */
+			assert_true(reclaimed >= 1u + round % 2);
+		eagain += err == -EAGAIN;
+		if (before.pages - after.pages < reclaimed)
+			fail_msg("round %d: shrink reported %u pages reclaimed (%d) but the pool "
+				 "went from %llu to %llu pages",
+				 round, reclaimed, err, (unsigned long long)before.pages,
+				 (unsigned long long)after.pages);
+		assert_int_equal(after.pages_reclaimed - before.pages_reclaimed, reclaimed);
+		total += reclaimed;
+		assert_pool_ok(m.pool);
+	}
+	assert_true(total > 0);
+	(void)eagain;
+	m.evict_refuse_every = 0;
+	model_assert_intact(&m);
+	model_destroy(&m);
+}
+
+static struct zpool *misuse_pool(void *type)
 {
 	struct zpool *pool;
+
+	if (test_create_pool(type, NULL, &pool))
+		_exit(4);
+	return pool;
+}
+
+static void double_free(void *arg)
+{
+	struct zpool *pool = misuse_pool(arg);
 	unsigned long h, keep;
 
-	(void)test_create_pool(arg, NULL, &pool);
 	(void)zpool_malloc(pool, 100, &keep);
 	(void)zpool_malloc(pool, 100, &h);
 	zpool_free(pool, h);
@@ -460,24 +510,174 @@ static void double_free(void *arg)
 
 static void map_after_free(void *arg)
 {
-	struct zpool *pool;
+	struct zpool *pool = misuse_pool(arg);
 	unsigned long h, keep;
 
-	(void)test_create_pool(arg, NULL, &pool);
 	(void)zpool_malloc(pool, 100, &keep);
 	(void)zpool_malloc(pool, 100, &h);
 	zpool_free(pool, h);
 	*(volatile char *)zpool_map_handle(pool, h, ZPOOL_MM_RO);
 }
 
-/* Debug builds stop a double free and a map of a freed handle. */
+static void unmap_after_free(void *arg)
+{
+	struct zpool *pool = misuse_pool(arg);
+	unsigned long h, keep;
+
+	(void)zpool_malloc(pool, 100, &keep);
+	(void)zpool_malloc(pool, 100, &h);
+	(void)zpool_map_handle(pool, h, ZPOOL_MM_RO);
+	zpool_free(pool, h);
+	zpool_unmap_handle(pool, h);
+}
+
+/* Pool B is busy too, so that its backend would have something to corrupt. */
+static void free_into_other_pool(void *arg)
+{
+	struct zpool *a = misuse_pool(arg), *b = misuse_pool(arg);
+	unsigned long ha, hb;
+
+	(void)zpool_malloc(a, 100, &ha);
+	(void)zpool_malloc(b, 100, &hb);
+	zpool_free(b, ha);
+}
+
+static void map_in_other_pool(void *arg)
+{
+	struct zpool *a = misuse_pool(arg), *b = misuse_pool(arg);
+	unsigned long ha, hb;
+
+	(void)zpool_malloc(a, 100, &ha);
+	(void)zpool_malloc(b, 100, &hb);
+	*(volatile char *)zpool_map_handle(b, ha, ZPOOL_MM_RO);
+}
+
+/* A value no backend returned, and that points nowhere readable. */
+static void free_made_up_handle(void *arg)
+{
+	struct zpool *pool = misuse_pool(arg);
+	unsigned long keep;
+
+	(void)zpool_malloc(pool, 100, &keep);
+	zpool_free(pool, 0x10);
+}
+
+static void free_handle_zero(void *arg)
+{
+	zpool_free(misuse_pool(arg), 0);
+}
+
+static void map_handle_zero(void *arg)
+{
+	*(volatile char *)zpool_map_handle(misuse_pool(arg), 0, ZPOOL_MM_RO);
+}
+
+static void unmap_handle_zero(void *arg)
+{
+	zpool_unmap_handle(misuse_pool(arg), 0);
+}
+
+/* An evict callback that says it freed the handle, and did not. */
+static int evict_keeps_handle(struct zpool *pool, unsigned long handle, void *priv)
+{
+	(void)pool, (void)handle, (void)priv;
+	return 0;
+}
+
+static void evict_returns_0_without_freeing(void *arg)
+{
+	static const struct zpool_ops ops = { .evict = evict_keeps_handle };
+	struct zpool_config cfg = { .ops = &ops };
+	struct zpool *pool;
+	unsigned long h;
+
+	if (test_create_pool(arg, &cfg, &pool))
+		_exit(4);
+	(void)zpool_malloc(pool, ZPOOL_PAGE_SIZE, &h);
+	(void)zpool_shrink(pool, 1, NULL);
+}
+
+/*
+ * An evict callback that plays an owner freeing an object while reclaim
+ * runs: it frees its own handle, or (map_other) another live one, and then
+ * maps and unmaps the handle it freed.
+ */
+struct racing_owner {
+	unsigned long handles[2];
+	bool map_other;
+	int calls;
+};
+
+static int evict_after_owner_freed(struct zpool *pool, unsigned long handle, void *priv)
+{
+	struct racing_owner *r = priv;
+	unsigned long other = handle == r->handles[0] ? r->handles[1] : r->handles[0];
+	unsigned long victim = r->map_other ? other : handle;
+
+	r->calls++;
+	zpool_free(pool, victim);
+	*(volatile char *)zpool_map_handle(pool, victim, ZPOOL_MM_RO);
+	zpool_unmap_handle(pool, victim);
+	if (r->map_other)
+		zpool_free(pool, handle);
+	return 0;
+}
+
+static void evict_maps_another_freed_handle(void *arg)
+{
+	static const struct zpool_ops ops = { .evict = evict_after_owner_freed };
+	struct racing_owner r = { .map_other = true };
+	struct zpool_config cfg = { .ops = &ops, .priv = &r };
+	struct zpool *pool;
+
+	if (test_create_pool(arg, &cfg, &pool))
+		_exit(4);
+	(void)zpool_malloc(pool, ZPOOL_PAGE_SIZE, &r.handles[0]);
+	(void)zpool_malloc(pool, ZPOOL_PAGE_SIZE, &r.handles[1]);
+	(void)zpool_shrink(pool, 1, NULL);
+}
+
+/* Debug builds stop every misuse of a handle, on every backend. */
 static void test_misuse_is_caught(void **state)
 {
-#ifdef NDEBUG
-	skip();
-#endif
-	assert_dies(double_free, *state);
-	assert_dies(map_after_free, *state);
+	if (!zpool_debug_checks())
+		skip();
+	assert_dies_with(double_free, *state, "zpool BUG: ");
+	assert_dies_with(double_free, *state, ": free of handle 0x");
+	assert_dies_with(map_after_free, *state, ": map of handle 0x");
+	assert_dies_with(unmap_after_free, *state, ": unmap of handle 0x");
+	assert_dies_with(free_into_other_pool, *state, "which is not live in this pool");
+	assert_dies_with(map_in_other_pool, *state, "which is not live in this pool");
+	assert_dies_with(free_made_up_handle, *state, "free of handle 0x10, which is not live");
+	assert_dies_with(free_handle_zero, *state, "zpool BUG: ");
+	assert_dies_with(free_handle_zero, *state, ": free of handle 0");
+	assert_dies_with(map_handle_zero, *state, ": map of handle 0");
+	assert_dies_with(unmap_handle_zero, *state, ": unmap of handle 0");
+	assert_dies_with(evict_returns_0_without_freeing, *state,
+			 "the evict callback returned 0 but handle 0x");
+	assert_dies_with(evict_maps_another_freed_handle, *state, ": map of handle 0x");
+}
+
+/*
+ * The evict callback may map its own handle after the owner freed it: the
+ * backend keeps the bytes until the callback returns.
+ */
+static void test_evict_maps_own_freed_handle(void **state)
+{
+	static const struct zpool_ops ops = { .evict = evict_after_owner_freed };
+	struct racing_owner r = { .map_other = false };
+	struct zpool_config cfg = { .ops = &ops, .priv = &r };
+	struct zpool *pool;
+	unsigned int reclaimed = 0;
+
+	assert_int_equal(test_create_pool(TYPE(state), &cfg, &pool), 0);
+	assert_int_equal(zpool_malloc(pool, ZPOOL_PAGE_SIZE, &r.handles[0]), 0);
+	assert_int_equal(zpool_shrink(pool, 1, &reclaimed), 0);
+	assert_true(reclaimed >= 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(zpool_get_total_size(pool), 0);
+	assert_pool_ok(pool);
+	assert_int_equal(zpool_destroy_pool(pool), 0);
 }
 
 /* Sharded pools: bad shard counts, and the capacity split without loss. */
@@ -588,9 +788,11 @@ static const struct CMUnitTest contract_tests[] = {
 	cmocka_unit_test(test_evict_frees_another),
 	cmocka_unit_test(test_total_size_tracks_objects),
 	cmocka_unit_test(test_check_concurrent),
+	cmocka_unit_test(test_shrink_gives_pages_back),
 	cmocka_unit_test(test_misuse_is_caught),
 	cmocka_unit_test(test_shard_config),
 	cmocka_unit_test(test_shard_spread),
+	cmocka_unit_test(test_evict_maps_own_freed_handle),
 };
 
 #define NR_TESTS (sizeof(contract_tests) / sizeof(contract_tests[0]))

@@ -60,6 +60,7 @@ struct model {
 	int nr;
 	int evict_calls;
 	int evict_fail;		   /* non-zero: the callback refuses */
+	int evict_refuse_every;	   /* non-zero N: it agrees to one call in N only */
 	int evict_order[MAX_OBJS]; /* object indexes in eviction order */
 	int evicted_nr;
 	/* if >= 0, the callback for this object first frees object free_other */
@@ -167,7 +168,7 @@ static inline int model_evict(struct zpool *pool, unsigned long handle, void *pr
 	m->evict_calls++;
 	if (i < 0)
 		return 0; /* freed by its owner meanwhile: nothing to write back */
-	if (m->evict_fail)
+	if (m->evict_fail || (m->evict_refuse_every && m->evict_calls % m->evict_refuse_every))
 		return -EBUSY;
 	if (i == m->free_other_on && m->free_other >= 0 && m->obj[m->free_other].live)
 		model_free(m, m->free_other);
@@ -208,28 +209,49 @@ static inline void model_destroy(struct model *m)
 }
 
 /*
- * Run @fn in a child and require that it dies of a signal: the debug
- * checks abort (zpool_bug, or ASan with abort_on_error=1).
+ * Run @fn in a child and require that a debug check stops it: it dies of a
+ * signal (zpool_bug() aborts; so does ASan with abort_on_error=1) or exits
+ * non-zero (ASan's exit code), and, if @report is not NULL, what it wrote
+ * to stderr contains @report, so that the test knows which check fired.
  */
-static inline void assert_dies(void (*fn)(void *), void *arg)
+static inline void assert_dies_with(void (*fn)(void *), void *arg, const char *report)
 {
+	char out[16384];
+	size_t got = 0;
+	int fd[2], status;
+	ssize_t n;
 	pid_t pid;
-	int status;
 
 	fflush(NULL);
+	assert_int_equal(pipe(fd), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		/* Keep the expected report out of the test log. */
-		if (!freopen("/dev/null", "w", stderr))
+		/* The report goes to the parent, not into the test log. */
+		close(fd[0]);
+		if (dup2(fd[1], STDERR_FILENO) < 0)
 			_exit(3);
 		fn(arg);
 		_exit(0);
 	}
+	close(fd[1]);
+	while ((n = read(fd[0], out + got, sizeof(out) - 1 - got)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		if (n > 0 && (got += (size_t)n) == sizeof(out) - 1)
+			break;
+	out[got] = '\0';
+	close(fd[0]); /* a longer report gets SIGPIPE: it is past what we match */
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	/* A signal (zpool_bug, ASan with abort_on_error) or ASan's exit code. */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		fail_msg("expected the child to be stopped by a debug check, it exited normally");
+	if (report && !strstr(out, report))
+		fail_msg("the child stopped, but its report lacks \"%s\":\n%s", report, out);
+}
+
+/* assert_dies() - as assert_dies_with(), whatever the report. */
+static inline void assert_dies(void (*fn)(void *), void *arg)
+{
+	assert_dies_with(fn, arg, NULL);
 }
 
 #endif /* ZPOOL_TEST_UTIL_H */

@@ -113,7 +113,8 @@ static void arena_check_poison(const struct arena *a, const struct arena_page *p
 
 static void arena_count_alloc(struct arena *a)
 {
-	size_t used = atomic_fetch_add_explicit(&a->in_use, 1, memory_order_relaxed) + 1;
+	/* Release: publishes what the caller did before (arena.h, @in_use). */
+	size_t used = atomic_fetch_add_explicit(&a->in_use, 1, memory_order_release) + 1;
 	size_t peak = atomic_load_explicit(&a->peak, memory_order_relaxed);
 
 	while (used > peak &&
@@ -182,7 +183,8 @@ void arena_free_page(struct arena *a, struct arena_page *pg)
 	/*
 	 * Uncounted before it is on the free list: otherwise an allocation
 	 * could take it and count it first, and in_use (and peak) would
-	 * pass max_pages for a moment.
+	 * pass max_pages for a moment. Relaxed: the backend frees pages
+	 * under its own lock (arena.h, @in_use).
 	 */
 	atomic_fetch_sub_explicit(&a->in_use, 1, memory_order_relaxed);
 	pthread_mutex_lock(&a->lock);

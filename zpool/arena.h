@@ -10,7 +10,8 @@
  * Locking: the arena lock protects the free list and fault injection only.
  * While a page is allocated its descriptor belongs to the backend, which
  * serialises access to it with its own lock (and must hold that lock when
- * it frees the page). The counters are atomics, readable without a lock.
+ * it frees the page). The counters are atomics, readable without a lock;
+ * see struct arena for the ordering each gives.
  */
 #ifndef ZPOOL_ARENA_H
 #define ZPOOL_ARENA_H
@@ -43,6 +44,19 @@ struct arena_page {
 	unsigned int check_marks;
 };
 
+/**
+ * struct arena - the pages of one pool and their descriptors
+ * @in_use: pages handed out. Raised with release, so that a reader that
+ *	loads it with acquire sees whatever the allocating thread wrote
+ *	before it asked for the page (zbud's pages_in_flight: zbud_check()
+ *	needs every page counted here to be counted there). Lowered relaxed:
+ *	backends free pages under their own lock, which a checker of the
+ *	same pool holds.
+ * @peak, @allocs, @failures, @injected: statistics, relaxed: their readers
+ *	want each value only and infer nothing about other memory.
+ *
+ * The other fields: see the comments beside them.
+ */
 struct arena {
 	unsigned char *base;
 	struct arena_page *pages;

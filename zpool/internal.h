@@ -31,6 +31,8 @@
 #define ZPOOL_DEBUG_ON 0
 #endif
 
+struct live_set;
+
 /**
  * struct zpool_driver - a backend
  * @type: the name users pass to zpool_create_pool()
@@ -38,7 +40,8 @@
  * @destroy: free the backend pool; -EBUSY (pool untouched) if it holds objects
  * @malloc: @size is already checked to be 1..ZPOOL_PAGE_SIZE
  * @free: free a live handle
- * @shrink: reclaim @pages pages, evicting through zpool_evict()
+ * @shrink: reclaim @pages pages, evicting through zpool_evict(); count a page
+ *	in *@reclaimed only once it is given back (zpool_get_stats() pages fall)
  * @map: return the object's bytes
  * @unmap: end a map
  * @total_size: bytes held, lock-free
@@ -67,11 +70,17 @@ struct zpool_driver {
 #define ZPOOL_CACHELINE 64
 
 /*
- * The handle of a zpool: the driver, its pool, and the common counters.
+ * The handle of a zpool: the driver, its pool, the common counters and, in
+ * debug builds, the set of live handles (live.h).
  * A sharded pool (@shards > 1) has zpool_shard_driver as its driver and
  * one struct zpool per shard below it; its own objects, allocs and
  * alloc_enomem stay 0, the shards count those (see shard.c). Cache-line
  * aligned so that the counters of two shards never share a line.
+ *
+ * The counters are statistics: each is changed by one atomic
+ * read-modify-write so that none is lost, and read by zpool_get_stats()
+ * without a lock. No reader infers anything about other memory from their
+ * values, so every access is relaxed.
  */
 struct zpool {
 	const struct zpool_driver *driver;
@@ -80,6 +89,7 @@ struct zpool {
 	unsigned int shards;
 	const struct zpool_ops *ops;
 	void *priv;
+	struct live_set *live;
 	_Alignas(ZPOOL_CACHELINE) atomic_uint_least64_t objects;
 	atomic_uint_least64_t allocs;
 	atomic_uint_least64_t alloc_enomem;
@@ -93,10 +103,18 @@ struct zpool {
 };
 
 /*
+/*
  * zpool_shard_driver - N pools of one backend behind one struct zpool
  * (shard.c). Its create() reads the backend's name from zp->type.
  */
 extern const struct zpool_driver zpool_shard_driver;
+
+/*
+ * zpool_create_pool_driver() - zpool_create_pool() for a driver that is not
+ * registered by name (the tests' deliberately broken drivers).
+ */
+int zpool_create_pool_driver(const struct zpool_driver *driver, const struct zpool_config *cfg,
+			     struct zpool **pool);
 
 /* zpool_can_evict() - true if the pool was created with an evict callback. */
 static inline bool zpool_can_evict(const struct zpool *zp)
@@ -109,7 +127,12 @@ static inline bool zpool_can_evict(const struct zpool *zp)
  * @zp: the pool
  * @handle: a handle the backend has protected against reuse
  *
- * Must be called without backend locks held.
+ * Must be called without backend locks held. Until it returns, the backend
+ * must keep @handle's bytes mappable and must not hand @handle out again,
+ * even once it has been freed (by the callback, or by its owner racing
+ * reclaim): the callback may still map it, and the debug checks read a
+ * live @handle after a callback that returned 0 as a callback that broke
+ * its contract.
  *
  * Return: the callback's result; 0 means the callback freed @handle.
  */

@@ -59,11 +59,18 @@ struct mobj {
  * @reclaim_nr: objects under reclaim
  * @fault: fault injection for object allocations
  * @cap: the byte cap, max_pages * ZPOOL_PAGE_SIZE
- * @total: bytes accounted; atomic, so readable without @lock
+ * @total: bytes accounted; changed under @lock only, so mpool_check() gets
+ *	its ordering from @lock; atomic, so readable without @lock by
+ *	mpool_total_size() and mpool_stats(), which want the value only:
+ *	every access is relaxed
  * @peak: highest value of @total
  * @allocs: allocations that succeeded
  * @failures: allocations that failed, over the cap or injected
  * @injected: of @failures, those injected
+ *
+ * @peak, @allocs, @failures and @injected are statistics, changed by
+ * atomic read-modify-writes (none lost) and read lock-free for their value
+ * only: relaxed.
  * @zpool: the zpool this pool serves
  */
 struct mpool {
@@ -86,23 +93,15 @@ static struct mobj *handle_to_mobj(unsigned long handle)
 }
 
 /*
- * Debug builds refuse a handle whose header is not a live object's. A map
- * of an object under reclaim is allowed even once its owner freed it: the
- * evict callback may map before it learns that, and reclaim keeps the
- * block until the callback returns. Pool lock held.
+ * In debug builds, check that the header of a freed handle says live. The
+ * zpool layer has already refused handles that are not live in the pool
+ * (zpool.c), so the header read here is a live block's, and a report means
+ * the backend's own records are wrong. Pool lock held.
  */
-static void check_live_handle(unsigned long handle, bool is_map)
+static void check_live_handle(unsigned long handle)
 {
-#ifdef ZPOOL_DEBUG
-	const char *what = is_map ? "map" : "free";
-	const struct mobj *obj = handle_to_mobj(handle);
-
-	if (obj->magic != MOBJ_LIVE && !(obj->under_reclaim && is_map))
-		zpool_bug("malloc: %s of handle %#lx: not a live object (freed twice or stale?)",
-			  what, handle);
-#else
-	(void)handle, (void)is_map;
-#endif
+	if (handle_to_mobj(handle)->magic != MOBJ_LIVE)
+		zpool_bug("malloc: free of handle %#lx: its header does not say live", handle);
 }
 
 static void raise_peak(struct mpool *pool, uint64_t total)
@@ -118,7 +117,7 @@ static void raise_peak(struct mpool *pool, uint64_t total)
 /* Release an object's block and its accounting; the object is on no list. */
 static void release_mobj(struct mpool *pool, struct mobj *obj)
 {
-	atomic_fetch_sub(&pool->total, obj->bytes);
+	atomic_fetch_sub_explicit(&pool->total, obj->bytes, memory_order_relaxed);
 	obj->magic = MOBJ_FREED;
 	free(obj);
 }
@@ -162,7 +161,7 @@ static int mpool_destroy(void *p)
 {
 	struct mpool *pool = p;
 
-	if (atomic_load(&pool->total))
+	if (atomic_load_explicit(&pool->total, memory_order_relaxed))
 		return -EBUSY;
 	pthread_mutex_destroy(&pool->lock);
 	free(pool);
@@ -200,10 +199,10 @@ static int mpool_alloc(void *p, size_t size, unsigned long *handle)
 		obj->magic = MOBJ_LIVE;
 		obj->under_reclaim = false;
 		pthread_mutex_lock(&pool->lock);
-		total = atomic_load(&pool->total) + obj->bytes;
+		total = atomic_load_explicit(&pool->total, memory_order_relaxed) + obj->bytes;
 		over_cap = total > pool->cap;
 		if (!over_cap) {
-			atomic_store(&pool->total, total);
+			atomic_store_explicit(&pool->total, total, memory_order_relaxed);
 			list_add(&obj->lru, &pool->lru);
 		}
 		pthread_mutex_unlock(&pool->lock);
@@ -213,13 +212,13 @@ static int mpool_alloc(void *p, size_t size, unsigned long *handle)
 		}
 	}
 	if (!obj) {
-		atomic_fetch_add(&pool->failures, 1);
+		atomic_fetch_add_explicit(&pool->failures, 1, memory_order_relaxed);
 		if (injected)
-			atomic_fetch_add(&pool->injected, 1);
+			atomic_fetch_add_explicit(&pool->injected, 1, memory_order_relaxed);
 		return -ENOMEM;
 	}
 	raise_peak(pool, total);
-	atomic_fetch_add(&pool->allocs, 1);
+	atomic_fetch_add_explicit(&pool->allocs, 1, memory_order_relaxed);
 	*handle = (unsigned long)obj->data;
 	return 0;
 }
@@ -238,7 +237,8 @@ static void mpool_free(void *p, unsigned long handle)
 	struct mobj *obj = handle_to_mobj(handle);
 
 	pthread_mutex_lock(&pool->lock);
-	check_live_handle(handle, false);
+	if (ZPOOL_DEBUG_ON)
+		check_live_handle(handle);
 	if (obj->under_reclaim) {
 		obj->magic = MOBJ_FREED;
 		pthread_mutex_unlock(&pool->lock);
@@ -259,14 +259,21 @@ static void mpool_free(void *p, unsigned long handle)
  * returns to the LRU head. Repeats until ZPOOL_PAGE_SIZE bytes are released
  * or the LRU runs out.
  *
- * Return: 0 when a page's worth was released (or the last objects were);
- * -EINVAL when the LRU was empty; -EAGAIN after @retries failed evictions.
+ * A page is counted only when it was given back: ZPOOL_PAGE_SIZE bytes of
+ * accounting released, which lowers the pages of the stats by at least one,
+ * or the last objects of the pool, which lowers them to 0. Objects released
+ * short of that stay released, but no page is claimed for them.
+ *
+ * Return: 0 when a page was given back; -EINVAL when the LRU was empty and
+ * nothing was tried; -EAGAIN when the retries ran out, or the LRU did while
+ * other reclaimers hold objects, before a page was given back.
  */
 static int mpool_reclaim_page(struct mpool *pool, unsigned int retries)
 {
 	unsigned int failed = 0;
 	uint64_t released = 0;
 	struct mobj *obj;
+	bool emptied;
 
 	pthread_mutex_lock(&pool->lock);
 	while (released < ZPOOL_PAGE_SIZE && failed < retries) {
@@ -291,10 +298,11 @@ static int mpool_reclaim_page(struct mpool *pool, unsigned int retries)
 			failed++;
 		}
 	}
+	emptied = list_empty(&pool->lru) && !pool->reclaim_nr;
 	pthread_mutex_unlock(&pool->lock);
-	if (released)
+	if (released >= ZPOOL_PAGE_SIZE || (released && emptied))
 		return 0;
-	return failed ? -EAGAIN : -EINVAL;
+	return failed || released ? -EAGAIN : -EINVAL;
 }
 
 /**
@@ -326,19 +334,13 @@ static int mpool_shrink(void *p, unsigned int pages, unsigned int *reclaimed)
  * @handle: a live handle
  * @mm: unused: the block is always addressable
  *
- * Lock-free; debug builds take the pool lock to check the handle is live.
+ * Lock-free. (The zpool layer has checked the handle is live in debug
+ * builds.)
  *
  * Return: the handle as a pointer.
  */
 static void *mpool_map(void *p, unsigned long handle, enum zpool_mapmode mm)
 {
-#ifdef ZPOOL_DEBUG
-	struct mpool *pool = p;
-
-	pthread_mutex_lock(&pool->lock);
-	check_live_handle(handle, true);
-	pthread_mutex_unlock(&pool->lock);
-#endif
 	(void)p, (void)mm;
 	return (void *)handle;
 }
@@ -354,7 +356,7 @@ static uint64_t mpool_total_size(const void *p)
 {
 	const struct mpool *pool = p;
 
-	return atomic_load(&pool->total);
+	return atomic_load_explicit(&pool->total, memory_order_relaxed);
 }
 
 /**
@@ -389,7 +391,7 @@ static int mpool_check(void *p, char *why, size_t len)
 		}
 		bytes += obj->bytes;
 	}
-	total = atomic_load(&pool->total);
+	total = atomic_load_explicit(&pool->total, memory_order_relaxed);
 	if (!err && !pool->reclaim_nr && bytes != total)
 		err =
 		    zpool_why(why, len, "objects on the LRU hold %llu bytes but the total is %llu",
@@ -411,12 +413,12 @@ static void mpool_stats(const void *p, struct zpool_stats *st)
 {
 	const struct mpool *pool = p;
 
-	st->pages = bytes_to_pages(atomic_load(&pool->total));
-	st->peak_pages = bytes_to_pages(atomic_load(&pool->peak));
+	st->pages = bytes_to_pages(atomic_load_explicit(&pool->total, memory_order_relaxed));
+	st->peak_pages = bytes_to_pages(atomic_load_explicit(&pool->peak, memory_order_relaxed));
 	st->max_pages = pool->cap / ZPOOL_PAGE_SIZE;
-	st->page_allocs = atomic_load(&pool->allocs);
-	st->page_alloc_failures = atomic_load(&pool->failures);
-	st->injected_failures = atomic_load(&pool->injected);
+	st->page_allocs = atomic_load_explicit(&pool->allocs, memory_order_relaxed);
+	st->page_alloc_failures = atomic_load_explicit(&pool->failures, memory_order_relaxed);
+	st->injected_failures = atomic_load_explicit(&pool->injected, memory_order_relaxed);
 }
 
 const struct zpool_driver malloc_zpool_driver = {

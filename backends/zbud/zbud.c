@@ -77,9 +77,14 @@ enum buddy { FIRST = 0, LAST = 1 };
  * @check_gen: generation of the last zbud_check() pass
  * @pages_nr: pages of the pool: changed under @lock, so that zbud_check()
  *	sees it agree with the lists, but atomic, so that the pool size is
- *	readable without @lock (zbud_total_size())
+ *	readable without @lock (zbud_total_size()). Relaxed: zbud_check()
+ *	gets its ordering from @lock, and the lock-free readers want the
+ *	value only, inferring nothing about other memory from it.
  * @pages_in_flight: pages taken from the arena by zbud_alloc() and not yet
- *	in the pool (the pool lock is dropped around the page allocation)
+ *	in the pool (the pool lock is dropped around the page allocation).
+ *	Relaxed: the raise is published by the arena's release increment of
+ *	in_use that follows it (zbud_check() reads in_use with acquire), and
+ *	the drop is made under @lock together with the raise of @pages_nr.
  * @zpool: the zpool this pool serves, passed back to zpool_evict()
  * @arena: where the pages come from
  */
@@ -160,31 +165,22 @@ static enum buddy handle_to_buddy(unsigned long handle)
 }
 
 /*
- * In debug builds, refuse a handle that is not a live buddy: a double free,
- * a stale handle, or a pointer that zbud never returned. A map on a page
- * under reclaim is allowed even once the buddy was freed: the evict
- * callback may map before it learns that its owner freed the object, and
- * the page stays put until reclaim is done with it. Pool lock held.
+ * In debug builds, check that zbud agrees a freed handle is a live buddy.
+ * The zpool layer has already refused handles that are not live in the
+ * pool (zpool.c), so a report here means zbud's own records are wrong: the
+ * page went back to the arena, or its chunk counts lost the buddy. Pool
+ * lock held.
  */
-static void check_live_handle(const struct zbud_pool *pool, unsigned long handle, bool is_map)
+static void check_live_handle(const struct zbud_pool *pool, unsigned long handle)
 {
-#ifdef ZPOOL_DEBUG
-	const char *what = is_map ? "map" : "free";
 	struct arena_page *pg = arena_lookup(&pool->arena, handle);
 	enum buddy bud = handle_to_buddy(handle);
 
 	if (!pg)
-		zpool_bug("zbud: %s of handle %#lx: not on an allocated page", what, handle);
-	if (page_under_reclaim(pg) && is_map)
-		return;
-	if (ZPOOL_BUG(map_freed_unnoticed) && is_map)
-		return;
+		zpool_bug("zbud: free of handle %#lx: not on an allocated page", handle);
 	if (!buddy_chunks(pg, bud) || encode_handle(pool, pg, bud) != handle)
-		zpool_bug("zbud: %s of handle %#lx: no live %s buddy there (freed twice or stale?)",
-			  what, handle, bud == FIRST ? "first" : "last");
-#else
-	(void)pool, (void)handle, (void)is_map;
-#endif
+		zpool_bug("zbud: free of handle %#lx: no live %s buddy there", handle,
+			  bud == FIRST ? "first" : "last");
 }
 
 /* Put a page holding one buddy on the unbuddied list of its free chunks. */
@@ -299,7 +295,8 @@ static int zbud_destroy(void *p)
 {
 	struct zbud_pool *pool = p;
 
-	if (atomic_load(&pool->pages_nr) && !ZPOOL_BUG(destroy_ignores_live_objects))
+	if (atomic_load_explicit(&pool->pages_nr, memory_order_relaxed) &&
+	    !ZPOOL_BUG(destroy_ignores_live_objects))
 		return -EBUSY;
 	arena_destroy(&pool->arena);
 	pthread_mutex_destroy(&pool->lock);
@@ -333,18 +330,19 @@ static int zbud_alloc(void *p, size_t size, unsigned long *handle)
 		bud = buddy_chunks(pg, FIRST) ? LAST : FIRST;
 	} else {
 		pthread_mutex_unlock(&pool->lock);
-		atomic_fetch_add(&pool->pages_in_flight, 1);
+		/* Before the arena's in_use, which publishes it (zbud_check()). */
+		atomic_fetch_add_explicit(&pool->pages_in_flight, 1, memory_order_relaxed);
 		if (ZPOOL_BUG(alloc_failure_counts_page))
-			atomic_fetch_add(&pool->pages_nr, 1);
+			atomic_fetch_add_explicit(&pool->pages_nr, 1, memory_order_relaxed);
 		pg = arena_alloc_page(&pool->arena);
 		if (!pg) {
-			atomic_fetch_sub(&pool->pages_in_flight, 1);
+			atomic_fetch_sub_explicit(&pool->pages_in_flight, 1, memory_order_relaxed);
 			return -ENOMEM;
 		}
 		pthread_mutex_lock(&pool->lock);
 		if (!ZPOOL_BUG(alloc_failure_counts_page))
-			atomic_fetch_add(&pool->pages_nr, 1);
-		atomic_fetch_sub(&pool->pages_in_flight, 1);
+			atomic_fetch_add_explicit(&pool->pages_nr, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&pool->pages_in_flight, 1, memory_order_relaxed);
 		bud = FIRST;
 	}
 	set_buddy_chunks(pg, bud, chunks);
@@ -373,7 +371,8 @@ static void zbud_free(void *p, unsigned long handle)
 
 	if (!ZPOOL_BUG(free_takes_no_lock))
 		pthread_mutex_lock(&pool->lock);
-	check_live_handle(pool, handle, false);
+	if (ZPOOL_DEBUG_ON)
+		check_live_handle(pool, handle);
 	pg = arena_page_of(&pool->arena, handle);
 	if (page_under_reclaim(pg) && !ZPOOL_BUG(free_racing_reclaim)) {
 		set_buddy_chunks(pg, handle_to_buddy(handle), 0);
@@ -387,7 +386,7 @@ static void zbud_free(void *p, unsigned long handle)
 		if (!ZPOOL_BUG(page_freed_on_lru))
 			list_del_init(&pg->lru);
 		arena_free_page(&pool->arena, pg);
-		atomic_fetch_sub(&pool->pages_nr, 1);
+		atomic_fetch_sub_explicit(&pool->pages_nr, 1, memory_order_relaxed);
 	} else if (ZPOOL_BUG(wrong_unbuddied_list)) {
 		list_add(&pg->list, &pool->unbuddied[num_free_chunks(pg) - 1]);
 		pool->unbuddied_map |= 1ULL << (num_free_chunks(pg) - 1);
@@ -464,7 +463,7 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 		if (page_is_empty(pg)) {
 			arena_free_page(&pool->arena, pg);
 			if (!ZPOOL_BUG(pages_nr_not_updated))
-				atomic_fetch_sub(&pool->pages_nr, 1);
+				atomic_fetch_sub_explicit(&pool->pages_nr, 1, memory_order_relaxed);
 			pthread_mutex_unlock(&pool->lock);
 			return 0;
 		}
@@ -510,20 +509,13 @@ static int zbud_shrink(void *p, unsigned int pages, unsigned int *reclaimed)
  * @handle: a live handle
  * @mm: unused: zbud objects are always directly addressable
  *
- * The handle is the address. Debug builds take the pool lock to check the
- * handle is live; otherwise no lock is taken.
+ * The handle is the address; no lock is taken. (The zpool layer has checked
+ * the handle is live in debug builds.)
  *
  * Return: the object's address.
  */
 static void *zbud_map(void *p, unsigned long handle, enum zpool_mapmode mm)
 {
-#ifdef ZPOOL_DEBUG
-	struct zbud_pool *pool = p;
-
-	pthread_mutex_lock(&pool->lock);
-	check_live_handle(pool, handle, true);
-	pthread_mutex_unlock(&pool->lock);
-#endif
 	(void)p, (void)mm;
 	return (void *)handle;
 }
@@ -546,7 +538,8 @@ static uint64_t zbud_total_size(const void *p)
 {
 	const struct zbud_pool *pool = p;
 
-	return (uint64_t)atomic_load(&pool->pages_nr) * ZPOOL_PAGE_SIZE;
+	return (uint64_t)atomic_load_explicit(&pool->pages_nr, memory_order_relaxed) *
+	       ZPOOL_PAGE_SIZE;
 }
 
 /*
@@ -675,13 +668,16 @@ static int zbud_check(void *p, char *why, size_t len)
 			}
 		}
 	}
-	pages_nr = atomic_load(&pool->pages_nr);
+	pages_nr = atomic_load_explicit(&pool->pages_nr, memory_order_relaxed);
 	/*
-	 * in_use before in_flight: zbud_alloc() raises in_flight before the
-	 * arena raises in_use, so every page counted here is counted there.
+	 * in_use with acquire, then in_flight: zbud_alloc() raises in_flight
+	 * before the arena raises in_use with release, so every page counted
+	 * in the in_use read here has its in_flight raise visible to the next
+	 * load, on any architecture. Relaxed loads would let ARM or POWER see
+	 * the new in_use with the old in_flight: a false -EUCLEAN.
 	 */
-	in_use = atomic_load(&pool->arena.in_use);
-	in_flight = atomic_load(&pool->pages_in_flight);
+	in_use = atomic_load_explicit(&pool->arena.in_use, memory_order_acquire);
+	in_flight = atomic_load_explicit(&pool->pages_in_flight, memory_order_relaxed);
 	if (!err && on_lru != found)
 		err = zpool_why(why, len, "%zu pages on buddy lists but %zu on the LRU", found,
 				on_lru);
@@ -698,18 +694,21 @@ static int zbud_check(void *p, char *why, size_t len)
 	return err;
 }
 
-/* zbud_stats() - the page counters, from pages_nr and the arena; lock-free. */
+/*
+ * zbud_stats() - the page counters, from pages_nr and the arena; lock-free,
+ * so relaxed: each value is exact, the set is no snapshot (zpool.h).
+ */
 static void zbud_stats(const void *p, struct zpool_stats *st)
 {
 	const struct zbud_pool *pool = p;
 	const struct arena *a = &pool->arena;
 
-	st->pages = atomic_load(&pool->pages_nr);
-	st->peak_pages = atomic_load(&a->peak);
+	st->pages = atomic_load_explicit(&pool->pages_nr, memory_order_relaxed);
+	st->peak_pages = atomic_load_explicit(&a->peak, memory_order_relaxed);
 	st->max_pages = a->max_pages;
-	st->page_allocs = atomic_load(&a->allocs);
-	st->page_alloc_failures = atomic_load(&a->failures);
-	st->injected_failures = atomic_load(&a->injected);
+	st->page_allocs = atomic_load_explicit(&a->allocs, memory_order_relaxed);
+	st->page_alloc_failures = atomic_load_explicit(&a->failures, memory_order_relaxed);
+	st->injected_failures = atomic_load_explicit(&a->injected, memory_order_relaxed);
 }
 
 const struct zpool_driver zbud_zpool_driver = {

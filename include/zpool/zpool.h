@@ -12,6 +12,20 @@
  * the user's evict callback.
  *
  * Every function that can fail returns 0 or a negative errno value.
+ *
+ * The handle contract, which debug builds (any build without NDEBUG; see
+ * zpool_debug_checks()) enforce for every backend, stopping the program
+ * with a "zpool BUG:" report on stderr and abort():
+ *  - zpool_free(), zpool_map_handle() and zpool_unmap_handle() take only a
+ *    handle that zpool_malloc() of the same pool returned and that was not
+ *    freed since: a double free, a stale handle, handle 0 or another pool's
+ *    handle is a bug;
+ *  - an evict callback that returns 0 has freed its handle;
+ *  - the evict callback may map and unmap the handle it was given even
+ *    after its owner freed it: the bytes stay until the callback returns;
+ *  - zpool_destroy_pool() succeeds exactly when no handle is live.
+ * The checks read no memory of the backend's, so a bad handle is reported
+ * before anything is touched through it.
  */
 #ifndef ZPOOL_ZPOOL_H
 #define ZPOOL_ZPOOL_H
@@ -61,7 +75,11 @@ struct zpool_ops {
 	/*
 	 * Called by zpool_shrink() without any backend lock held. On success
 	 * it must have called zpool_free(pool, handle) and return 0; non-zero
-	 * means the object could not be evicted and it stays intact.
+	 * means the object could not be evicted and it stays intact. If the
+	 * handle's owner freed it meanwhile, return 0 without freeing it again.
+	 * A handle can reach evict before the zpool_malloc() that returned it
+	 * has returned to its caller: the callback must then wait for that
+	 * caller or refuse, never free the handle.
 	 */
 	int (*evict)(struct zpool *pool, unsigned long handle, void *priv);
 };
@@ -117,7 +135,8 @@ int zpool_create_pool(const char *type, const struct zpool_config *cfg, struct z
  *
  * Destroying a pool that still holds allocations is a usage error: the pool
  * is left untouched and -EBUSY returned. Must not race any other call on
- * the pool.
+ * the pool. Debug builds stop if the backend destroys a pool with live
+ * handles, or refuses with -EBUSY when none is live (it leaked).
  *
  * Return: 0 or -EBUSY.
  */
@@ -158,8 +177,9 @@ int zpool_malloc(struct zpool *pool, size_t size, unsigned long *handle);
  * @handle: a handle from zpool_malloc(), freed exactly once
  *
  * Safe against concurrent frees of other handles and concurrent reclaim;
- * may be called from the evict callback. Debug builds abort on a handle
- * that is not live.
+ * may be called from the evict callback. Debug builds stop with a
+ * "zpool BUG:" report on a handle that is not live in @pool: 0, freed
+ * already, stale, or another pool's.
  */
 void zpool_free(struct zpool *pool, unsigned long handle);
 
@@ -174,11 +194,17 @@ void zpool_free(struct zpool *pool, unsigned long handle);
  * zpool_malloc().
  *
  * A backend that frees pages in groups (zsmalloc frees whole zspages of up
- * to 8 pages) may reclaim more than @pages: @reclaimed says how many.
+ * to 8 pages) may reclaim more than @pages: @reclaimed says how many. A
+ * page counts in @reclaimed only once the pool has given it back: the
+ * pages of zpool_get_stats() fall by at least @reclaimed (with no other
+ * thread working on the pool). Objects evicted on the way to a page that
+ * could not be completed stay evicted. Debug builds stop with a
+ * "zpool BUG:" report when a callback returns 0 without freeing its handle.
  *
  * Return: 0 when at least @pages pages were reclaimed; -EINVAL when @pages is 0,
  * the pool has no evict callback or nothing to reclaim; -EAGAIN when the
- * evict callback failed on every page tried.
+ * evict callback refused so often that a page could not be freed within
+ * the backend's retries (or other reclaimers hold what is left).
  */
 int zpool_shrink(struct zpool *pool, unsigned int pages, unsigned int *reclaimed);
 
@@ -204,14 +230,20 @@ int zpool_compact(struct zpool *pool, unsigned long *pages_freed);
  * @handle: a live handle
  * @mm: how the caller will access the bytes
  *
- * The bytes are stable until zpool_unmap_handle(). Debug builds abort on a
- * handle that is not live.
+ * The bytes are stable until zpool_unmap_handle(). Debug builds stop with a
+ * "zpool BUG:" report on a handle that is not live in @pool (0, freed,
+ * stale, another pool's), except the handle an evict callback running on
+ * this thread was given, which it may map even after its owner freed it.
  *
- * Return: a pointer to the object's first byte.
+ * Return: a pointer to the object's first byte; NULL for handle 0 in a
+ * build without debug checks.
  */
 void *zpool_map_handle(struct zpool *pool, unsigned long handle, enum zpool_mapmode mm);
 
-/* zpool_unmap_handle() - end the access begun by zpool_map_handle(). */
+/*
+ * zpool_unmap_handle() - end the access begun by zpool_map_handle(); debug
+ * builds check @handle as zpool_map_handle() does.
+ */
 void zpool_unmap_handle(struct zpool *pool, unsigned long handle);
 
 /**
@@ -243,6 +275,13 @@ int zpool_check(struct zpool *pool, char *why, size_t len);
  * when other threads are working on the pool.
  */
 void zpool_get_stats(const struct zpool *pool, struct zpool_stats *stats);
+
+/*
+ * zpool_debug_checks() - true if the library was built with the debug
+ * checks (without NDEBUG): live-handle checks, the evict contract, free
+ * page poisoning.
+ */
+bool zpool_debug_checks(void);
 
 #ifdef __cplusplus
 }
