@@ -21,6 +21,14 @@
 
 #define MODEL_HANDLES 4096
 
+/* Handle @i of the model: page-aligned, chunk-aligned and small ones alike. */
+static unsigned long model_handle(unsigned int i)
+{
+	if (i % 3 == 0)
+		return (unsigned long)i << 12;
+	return i % 3 == 1 ? (unsigned long)i << 6 : i;
+}
+
 /*
  * Random adds and removes, with handles drawn from a small range so that
  * they are reused, collide and form long probe runs; every answer of the
@@ -37,10 +45,8 @@ static void test_live_set_model(void **state)
 	memset(live, 0, sizeof(live));
 	live_init(&s);
 	for (int n = 0; n < 200000; n++) {
-		/* Page-aligned, chunk-aligned and small handles alike. */
 		unsigned int i = 1 + (unsigned int)rand_r(&seed) % (MODEL_HANDLES - 1);
-		unsigned long h = (i % 3 == 0) ? (unsigned long)i << 12
-						: (i % 3 == 1) ? (unsigned long)i << 6 : i;
+		unsigned long h = model_handle(i);
 		int op = rand_r(&seed) % 3;
 
 		if (op == 0) {
@@ -57,8 +63,7 @@ static void test_live_set_model(void **state)
 	}
 	assert_int_equal(live_count(&s), nr);
 	for (unsigned int i = 1; i < MODEL_HANDLES; i++) {
-		unsigned long h = (i % 3 == 0) ? (unsigned long)i << 12
-						: (i % 3 == 1) ? (unsigned long)i << 6 : i;
+		unsigned long h = model_handle(i);
 
 		assert_int_equal(live_contains(&s, h), live[i]);
 		if (live[i])

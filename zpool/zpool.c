@@ -172,11 +172,11 @@ int zpool_destroy_pool(struct zpool *zp)
 		live = live_count(zp->live);
 	err = zp->driver->destroy(zp->pool);
 	if (ZPOOL_DEBUG_ON && !err && live)
-		zpool_bug("%s: destroy succeeded with %zu handles still live", zp->type,
-			  live);
+		zpool_bug("%s: destroy succeeded with %zu handles still live", zp->type, live);
 	if (ZPOOL_DEBUG_ON && err == -EBUSY && !live)
-		zpool_bug("%s: destroy refused (-EBUSY) with no handle live: the pool leaked memory",
-			  zp->type);
+		zpool_bug(
+		    "%s: destroy refused (-EBUSY) with no handle live: the pool leaked memory",
+		    zp->type);
 	if (err)
 		return err;
 	free_pool(zp);
@@ -205,8 +205,7 @@ static int track_new_handle(struct zpool *zp, unsigned long handle)
 		zpool_bug("%s: malloc returned handle 0", zp->type);
 	err = live_add(zp->live, handle);
 	if (err == -EEXIST)
-		zpool_bug("%s: malloc returned handle %#lx, which is still live",
-			  zp->type, handle);
+		zpool_bug("%s: malloc returned handle %#lx, which is still live", zp->type, handle);
 	if (err)
 		zp->driver->free(zp->pool, handle);
 	return err;
