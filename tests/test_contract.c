@@ -531,25 +531,32 @@ static void unmap_after_free(void *arg)
 	zpool_unmap_handle(pool, h);
 }
 
-/* Pool B is busy too, so that its backend would have something to corrupt. */
+/*
+ * Pool B is busy too, so that its backend would have something to corrupt.
+ * The handle passed is A's second: a backend whose handles are small
+ * integers counting up in every pool (zsmalloc's slot numbers) gives B's
+ * first object the same value as A's first, and a value live in B is B's.
+ */
 static void free_into_other_pool(void *arg)
 {
 	struct zpool *a = misuse_pool(arg), *b = misuse_pool(arg);
-	unsigned long ha, hb;
+	unsigned long ha[2], hb;
 
-	(void)zpool_malloc(a, 100, &ha);
+	(void)zpool_malloc(a, 100, &ha[0]);
+	(void)zpool_malloc(a, 100, &ha[1]);
 	(void)zpool_malloc(b, 100, &hb);
-	zpool_free(b, ha);
+	zpool_free(b, ha[1]);
 }
 
 static void map_in_other_pool(void *arg)
 {
 	struct zpool *a = misuse_pool(arg), *b = misuse_pool(arg);
-	unsigned long ha, hb;
+	unsigned long ha[2], hb;
 
-	(void)zpool_malloc(a, 100, &ha);
+	(void)zpool_malloc(a, 100, &ha[0]);
+	(void)zpool_malloc(a, 100, &ha[1]);
 	(void)zpool_malloc(b, 100, &hb);
-	*(volatile char *)zpool_map_handle(b, ha, ZPOOL_MM_RO);
+	*(volatile char *)zpool_map_handle(b, ha[1], ZPOOL_MM_RO);
 }
 
 /* A value no backend returned, and that points nowhere readable. */

@@ -247,7 +247,9 @@ static inline void assert_dies_with(void (*fn)(void *), void *arg, const char *r
 	close(fd[0]); /* a longer report gets SIGPIPE: it is past what we match */
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		fail_msg("expected the child to be stopped by a debug check, it exited normally");
+		fail_msg("expected the child to be stopped by a debug check (\"%s\"), it exited "
+			 "normally",
+			 report ? report : "any report");
 	if (report && !strstr(out, report))
 		fail_msg("the child stopped, but its report lacks \"%s\":\n%s", report, out);
 }

@@ -103,7 +103,6 @@ struct zpool {
 };
 
 /*
-/*
  * zpool_shard_driver - N pools of one backend behind one struct zpool
  * (shard.c). Its create() reads the backend's name from zp->type.
  */

@@ -25,7 +25,10 @@
  *    after its owner freed it: the bytes stay until the callback returns;
  *  - zpool_destroy_pool() succeeds exactly when no handle is live.
  * The checks read no memory of the backend's, so a bad handle is reported
- * before anything is touched through it.
+ * before anything is touched through it. One limit: handles are plain
+ * numbers, so another pool's handle passes when the same value is also
+ * live in this pool (possible with backends whose handles are per-pool
+ * slot numbers, such as zsmalloc's).
  */
 #ifndef ZPOOL_ZPOOL_H
 #define ZPOOL_ZPOOL_H
