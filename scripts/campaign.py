@@ -215,6 +215,11 @@ def build_presets(runner, presets, builds, logdir, progress):
             raise cli.HarnessError(f"building preset {preset} failed; see {log}")
 
 
+# What a bug looks like in a fuzzer's or the stress harness's log.
+CRASH_MARKERS = ("==ERROR", "ERROR: libFuzzer", "ERROR: AddressSanitizer", "runtime error",
+                 "zpool BUG", "MISMATCH", "WARNING: ThreadSanitizer", "deadly signal",
+                 "SUMMARY: ", "LeakSanitizer", "timeout")
+
 # A libFuzzer status line, plain ("#N ... exec/s: E") or -fork ("#N: ... exec/s E").
 FUZZ_LINE = re.compile(r"^#(\d+):?\s.*?cov: (\d+) ft: (\d+).*?corp: (\d+).*?exec/s:? (\d+)")
 
@@ -285,6 +290,12 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
     new = sorted(set(os.listdir(artifacts)) - known_artifacts)
     new = [a for a in new if a.startswith(ARTIFACT_PREFIXES)]
     if figures["exit"] not in (0, None) and not new and not runner.interrupted:
+        text = Path(log).read_text(errors="replace") if Path(log).exists() else ""
+        if not any(m in text for m in CRASH_MARKERS):
+            # No artifact and no report of a bug: libFuzzer could not run (a
+            # bad flag, a missing folder, a binary that does not start).
+            raise cli.HarnessError(f"{label}: the fuzzer exited {figures['exit']} without a "
+                                   f"finding; see {log}")
         new = ["(no reproducer written)"]
     for a in new:
         path = artifacts / a

@@ -49,6 +49,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+import cli  # noqa: E402  (scripts/lib/cli.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 SANITIZER_ENV = {
     "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=1:detect_leaks=1",
@@ -61,22 +64,15 @@ HARNESS_DIRS = ("fuzz/", "stress/", "tests/")
 MAX_REPLAYS = 200  # inputs replayed per campaign; the rest are counted unreplayed
 
 
-def seconds(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
-    return value
+seconds = cli.decimal(0)
 
 
 def add_arguments(p):
     """The campaign's triage flags."""
-    p.add_argument("--findings", metavar="DIR",
+    p.add_argument("--findings", metavar="DIR", type=cli.path,
                    help="findings folder: one subfolder per distinct bug and index.json, kept across "
                         "campaigns so that new bugs are told from known ones (default: WORK/findings)")
-    p.add_argument("--regressions", metavar="DIR",
+    p.add_argument("--regressions", metavar="DIR", type=cli.path,
                    help="with --merge, where each bug's reduced reproducer goes, one folder per fuzz "
                         "target (default: corpus/regressions)")
     p.add_argument("--minimize-seconds", type=seconds, default=30, metavar="N",
@@ -779,14 +775,18 @@ def markdown(bugs, findings_dir=None):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="scripts/triage.py", description=__doc__.split("\n")[0])
-    p.add_argument("--summary", required=True, help="a campaign's summary.json")
-    p.add_argument("--work", default="work", help="scratch folder (default: work/)")
-    p.add_argument("--builds", default="build", help="folder of the fuzz/ preset build")
+    p = cli.Parser("scripts/triage.py", description=__doc__.split("\n")[0])
+    p.add_argument("--summary", required=True, type=cli.path, help="a campaign's summary.json")
+    p.add_argument("--work", default="work", type=cli.path, help="scratch folder (default: work/)")
+    p.add_argument("--builds", default="build", type=cli.path, help="folder of the fuzz/ preset build")
     p.add_argument("--merge", action="store_true", help="copy reduced reproducers into the regressions")
     add_arguments(p)
     args = p.parse_args(argv)
-    doc = json.loads(Path(args.summary).read_text())
+    try:
+        doc = json.loads(Path(args.summary).read_text())
+    except (OSError, ValueError) as e:
+        raise cli.UsageError(f"--summary: cannot read {args.summary}: {e}")
+    cli.own_dir(args.work, "scripts/triage.py")  # its triage/, prefix/, cbuild/ are emptied
     findings = doc.get("findings", [])
     bugs = run(args, findings, Path(args.builds).resolve() / "fuzz", Path(args.work).resolve(),
                Path(args.summary).parent, merge=args.merge)
@@ -795,4 +795,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    cli.run("scripts/triage.py", main)

@@ -76,7 +76,7 @@ for s in scripts/campaign.sh scripts/test.sh scripts/deps.sh fuzz/run.sh fuzz/sp
 	bench/make_traces.sh stress/long_run.sh zoo/run.sh; do
 	help_version "$root/$s"
 done
-for p in scripts/campaign.py fuzz/gen_corpus.py bench/report.py; do
+for p in scripts/campaign.py scripts/triage.py fuzz/gen_corpus.py bench/report.py; do
 	help_version python3 "$root/$p"
 done
 help_version "$stress"
@@ -171,6 +171,46 @@ flock -n 9
 row 3 "in use by another campaign" "$root/scripts/campaign.sh" --no-build --builds "$fake" \
 	--work "$tmp/w" --report "$tmp/r" --bench off
 exec 9>&-
+
+# summary.json (docs/summary-json.md), from a campaign on the fake builds:
+# every field there, numbers as numbers, phase statuses, the exit status.
+row 0 - "$root/scripts/campaign.sh" --no-build --builds "$fake" --work "$tmp/w" --report "$tmp/r" \
+	--bench off --fuzz-seconds 1 --stress-seconds 1 --jobs 1
+python3 - "$tmp/r/summary.json" 0 <<'PY' || fails=$((fails + 1))
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+want = int(sys.argv[2])
+problems = []
+for k, t in {"schema": int, "tool": str, "version": str, "commit": str, "command": list,
+             "started": str, "finished": str, "seconds": (int, float), "machine": dict,
+             "settings": dict, "backends": list, "phases": list, "exit_status": int,
+             "interrupted": bool, "findings": list, "fuzz": list, "stress": list}.items():
+    if not isinstance(d.get(k), t):
+        problems.append(f"{k} is {d.get(k)!r}")
+for k in ("started", "finished"):
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(d.get(k))):
+        problems.append(f"{k} is not ISO 8601 UTC")
+s = d.get("settings", {})
+if s.get("fuzz_seconds") != 1 or s.get("jobs") != 1 or s.get("bench") != "off":
+    problems.append(f"settings do not hold the flags: {s}")
+if d.get("exit_status") != want:
+    problems.append(f"exit_status {d.get('exit_status')}, want {want}")
+if [p["status"] for p in d.get("phases", [])] != (["passed", "passed"] if want == 0 else ["failed"]):
+    problems.append(f"phases {d.get('phases')}")
+if any(not isinstance(f.get("runs"), int) for f in d.get("fuzz", [])):
+    problems.append("fuzz figures are not numbers")
+if problems:
+    print("FAIL: summary.json: " + "; ".join(problems), file=sys.stderr)
+    sys.exit(1)
+PY
+# A fuzzer that exits 1 without a finding is the harness's failure: exit 3,
+# and summary.json says which phase failed.
+printf '#!/bin/sh\nexit 1\n' >"$fake/fuzz/fuzz/zpool_ops_fuzzer"
+row 3 "exited 1 without a finding" "$root/scripts/campaign.sh" --no-build --builds "$fake" \
+	--work "$tmp/w" --report "$tmp/r" --bench off --fuzz-seconds 1 --stress-seconds 1 --jobs 1 \
+	--backend malloc
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (d["exit_status"] == 3 and d["phases"][-1]["status"] == "failed" and d["error"]))' \
+	"$tmp/r/summary.json" || { echo "FAIL: summary.json of a harness failure" >&2; fails=$((fails + 1)); }
 
 # Dependencies: installed only after the flags are read, and never with
 # ZPOOL_NO_DEPS=1. Fake dpkg-query/apt-get/sudo record any attempt.
