@@ -9,7 +9,16 @@
 # line of backends/backends.def (as the CMake build does), links each target
 # with the engine, and puts in $OUT per fuzzer: the binary,
 # <fuzzer>_seed_corpus.zip (corpus/<fuzzer>/ plus its regressions),
-# <fuzzer>.dict (if not empty) and <fuzzer>.options.
+# <fuzzer>.dict (if not empty) and <fuzzer>.options. It takes no arguments
+# but --help and --version. Exit status: 0 built, 2 usage, 1 a step failed.
+case "${1:-}" in
+-h | --help | --version)
+	. "$(dirname "$0")/../scripts/lib/cli.sh"
+	cli_init oss-fuzz/build.sh
+	cli_common_flag "$1" ;;
+"") ;;
+*) echo "build.sh: no arguments expected, got '$1' (see --help)" >&2; exit 2 ;;
+esac
 src=${ZPOOL_SRC:-$SRC/zpool-harness}
 build=$WORK/zpool-build
 rm -rf "$build"

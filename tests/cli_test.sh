@@ -73,7 +73,7 @@ help_version() {
 # Every command answers --help and --version.
 for s in scripts/campaign.sh scripts/test.sh scripts/deps.sh fuzz/run.sh fuzz/speed.sh \
 	fuzz/coverage.sh fuzz/afl.sh fuzz/oss_fuzz_test.sh bench/run.sh bench/shrink_cost.sh \
-	bench/make_traces.sh stress/long_run.sh zoo/run.sh; do
+	bench/make_traces.sh stress/long_run.sh zoo/run.sh oss-fuzz/build.sh .clusterfuzzlite/build.sh; do
 	help_version "$root/$s"
 done
 for p in scripts/campaign.py scripts/triage.py fuzz/gen_corpus.py bench/report.py; do
