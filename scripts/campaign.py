@@ -599,20 +599,31 @@ class Phases:
         return [p["name"] for p in self.list]
 
 
-def lock_folder(folder, what):
-    """Hold an exclusive lock on @folder for the life of the process, or stop (exit 3)."""
-    f = open(folder / ".zpool-harness.lock", "a+")
+def lock_folder(folder, what, shared=False):
+    """Hold a lock on @folder for the life of the process, or stop (exit 3).
+
+    Exclusive for a folder the campaign writes; shared for builds it only
+    runs (--no-build), so that two such campaigns run side by side but
+    neither runs while a third rebuilds the same folder.
+    """
     try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        f = open(folder / ".zpool-harness.lock", "a+")
+    except OSError as e:
+        if shared:
+            return None  # a read-only builds folder: nobody can rebuild it either
+        raise cli.HarnessError(f"cannot lock the {what} folder {folder}: {e.strerror}")
+    try:
+        fcntl.flock(f, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except OSError:
         f.seek(0)
         holder = f.read().strip() or "another process"
         raise cli.HarnessError(f"the {what} folder {folder} is in use by another campaign ({holder}); "
                                f"give this one its own folder (--{what} DIR)")
-    f.seek(0)
-    f.truncate()
-    f.write(f"pid {os.getpid()}\n")
-    f.flush()
+    if not shared:
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}\n")
+        f.flush()
     return f
 
 
@@ -653,7 +664,7 @@ def main(argv):
     cli.own_dir(report, "scripts/campaign.sh", clean=True)
     if not args.no_build:
         builds.mkdir(parents=True, exist_ok=True)
-        locks.append(lock_folder(builds, "builds"))
+    locks.append(lock_folder(builds, "builds", shared=args.no_build))
 
     runner = Runner()
     started = datetime.datetime.utcnow()

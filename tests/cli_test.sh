@@ -171,6 +171,12 @@ flock -n 9
 row 3 "in use by another campaign" "$root/scripts/campaign.sh" --no-build --builds "$fake" \
 	--work "$tmp/w" --report "$tmp/r" --bench off
 exec 9>&-
+# ... and one that would rebuild the builds another runs from stops too.
+exec 9>"$fake/.zpool-harness.lock"
+flock -s -n 9
+row 3 "builds folder .* is in use by another campaign" "$root/scripts/campaign.sh" --builds "$fake" \
+	--work "$tmp/w" --report "$tmp/r" --bench off
+exec 9>&-
 
 # summary.json (docs/summary-json.md), from a campaign on the fake builds:
 # every field there, numbers as numbers, phase statuses, the exit status.
