@@ -9,7 +9,10 @@
 # line of backends/backends.def (as the CMake build does), links each target
 # with the engine, and puts in $OUT per fuzzer: the binary,
 # <fuzzer>_seed_corpus.zip (corpus/<fuzzer>/ plus its regressions),
-# <fuzzer>.dict (if not empty) and <fuzzer>.options. It takes no arguments
+# <fuzzer>.dict (if not empty) and <fuzzer>.options.
+# ZPOOL_EXTRA_BACKENDS (folders separated by ';') adds out-of-tree backends
+# as cmake/backends.cmake does: each folder's .c files, named by the
+# ZPOOL_BACKEND(name) lines of its backend.def or by the folder. It takes no arguments
 # but --help and --version. Exit status: 0 built, 2 usage, 1 a step failed.
 case "${1:-}" in
 -h | --help | --version)
@@ -32,11 +35,28 @@ for b in $backends; do
 		{ echo "build.sh: backend $b has no .c file" >&2; exit 1; }
 	sources+=("$src/backends/$b/"*.c)
 done
+IFS=';' read -r -a extra <<<"${ZPOOL_EXTRA_BACKENDS:-}"
+for dir in "${extra[@]}"; do
+	[ -n "$dir" ] || continue
+	ls "$dir/"*.c >/dev/null 2>&1 || { echo "build.sh: $dir has no .c file" >&2; exit 1; }
+	if [ -f "$dir/backend.def" ]; then
+		names=$(sed -n 's/^ZPOOL_BACKEND(\([a-z0-9_]*\)).*/\1/p' "$dir/backend.def")
+	else
+		names=$(basename "$dir")
+	fi
+	[ -n "$names" ] || { echo "build.sh: $dir/backend.def names no backend" >&2; exit 1; }
+	backends="$backends $names"
+	sources+=("$dir/"*.c)
+done
+# The registry zpool.c includes: every backend, in-tree first.
+mkdir -p "$build/generated"
+for b in $backends; do echo "ZPOOL_BACKEND($b)"; done >"$build/generated/backends.def"
 
 objs=()
 for f in "${sources[@]}"; do
 	o=$build/$(echo "${f#$src/}" | tr / _).o
-	$CC $CFLAGS -std=gnu11 -I"$src/include" -I"$src/zpool" -I"$src/backends" -c "$f" -o "$o"
+	$CC $CFLAGS -std=gnu11 -I"$src/include" -I"$build/generated" -I"$src/zpool" -I"$src/backends" \
+		-c "$f" -o "$o"
 	objs+=("$o")
 done
 ar rcs "$build/libzpool.a" "${objs[@]}"

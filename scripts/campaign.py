@@ -72,6 +72,10 @@ def parse_args(argv):
         description="Fuzz, stress and benchmark every backend for a bounded time and write a report.")
     p.add_argument("--backend", action="append", metavar="NAME",
                    help="a backend to cover (repeatable; default: every registered one)")
+    p.add_argument("--extra-backend", action="append", metavar="DIR", default=[],
+                   help="an out-of-tree backend folder to build in and cover (repeatable; also "
+                        "the ZPOOL_EXTRA_BACKENDS environment variable, folders separated by ';'; "
+                        "docs/backend-contract.md)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="default",
                    help="time budget: tiny (seconds, for tests), default, full")
     p.add_argument("--fuzz-seconds", type=positive_int, metavar="N",
@@ -97,7 +101,14 @@ def parse_args(argv):
     triage.add_arguments(p)
     p.add_argument("--check-args", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    known = registered_backends()
+    env_dirs = [d for d in os.environ.get("ZPOOL_EXTRA_BACKENDS", "").split(";") if d]
+    args.extra_backends = [cli.path(d) for d in args.extra_backend + env_dirs]
+    try:
+        known = registered_backends(args.extra_backends)
+    except ValueError as e:
+        p.error(str(e))
+    # Every build the campaign makes or starts (cmake, bench/run.sh) sees them.
+    os.environ["ZPOOL_EXTRA_BACKENDS"] = ";".join(str(d) for d in args.extra_backends)
     unknown = [b for b in (args.backend or []) if b not in known]
     if unknown:
         p.error(f"unknown backend {', '.join(unknown)} (registered: {', '.join(known)})")
@@ -194,16 +205,41 @@ class Runner:
         return rc
 
 
-def registered_backends():
-    """The backend names, in registration order, from backends/backends.def."""
-    return re.findall(r"^ZPOOL_BACKEND\((\w+)\)", (ROOT / "backends/backends.def").read_text(), re.M)
+def def_names(path):
+    return re.findall(r"^ZPOOL_BACKEND\((\w+)\)", Path(path).read_text(), re.M)
+
+
+def registered_backends(extra_dirs=()):
+    """The backend names, in registration order: backends/backends.def, then each
+    out-of-tree folder's backend.def lines or, without one, its name (the rule of
+    cmake/backends.cmake). ValueError for a folder that holds no backend."""
+    names = def_names(ROOT / "backends/backends.def")
+    for d in extra_dirs:
+        d = Path(d)
+        if not d.is_dir() or not any(d.glob("*.c")):
+            raise ValueError(f"--extra-backend: {d} is not a folder with .c files")
+        more = def_names(d / "backend.def") if (d / "backend.def").exists() else [d.name]
+        if not more or any(n in names for n in more):
+            raise ValueError(f"--extra-backend: {d} registers {more or 'nothing'}, "
+                             f"or a name already taken")
+        names += more
+    return names
+
+
+def build_backends(build):
+    """The backends a configured build holds, from the list CMake writes there."""
+    listing = Path(build) / "zpool-backends.txt"
+    if not listing.exists():
+        return None
+    return [line.split("\t")[0] for line in listing.read_text().splitlines() if line]
 
 
 def build_presets(runner, presets, builds, logdir, progress):
     for preset in presets:
         progress.say(f"[build] preset {preset}")
         log = logdir / f"build-{preset}.log"
-        rc = runner.run(["cmake", "--preset", preset, "-B", str(builds / preset)], log)
+        rc = runner.run(["cmake", "--preset", preset, "-B", str(builds / preset),
+                         "-DZPOOL_EXTRA_BACKENDS=" + os.environ.get("ZPOOL_EXTRA_BACKENDS", "")], log)
         if rc == 0:
             with open(log, "a") as out:
                 proc = runner.popen(["cmake", "--build", str(builds / preset), "-j", str(os.cpu_count() or 1)],
@@ -637,6 +673,13 @@ def check_builds(builds, backends):
         raise cli.HarnessError(f"--no-build: {len(missing)} binaries missing under {builds} "
                                f"(first: {missing[0]}); build the fuzz and tsan presets there, "
                                "or drop --no-build")
+    for preset in ("fuzz", "tsan"):
+        held = build_backends(builds / preset)
+        lacking = [b for b in backends if held is not None and b not in held]
+        if lacking:
+            raise cli.HarnessError(f"--no-build: the {preset} build under {builds} has no backend "
+                                   f"{', '.join(lacking)}; configure it with -DZPOOL_EXTRA_BACKENDS "
+                                   "or drop --no-build")
 
 
 def main(argv):
@@ -649,7 +692,7 @@ def main(argv):
             raise cli.UsageError(f"--readme-excerpt: no summary.md in {report}")
         readme_excerpt(report)
         return 0
-    backends = args.backend or registered_backends()
+    backends = args.backend or registered_backends(args.extra_backends)
     fuzz_build, tsan_build = builds / "fuzz", builds / "tsan"
     if args.no_build:
         check_builds(builds, backends)
