@@ -12,7 +12,8 @@
 # <fuzzer>.dict (if not empty) and <fuzzer>.options.
 # ZPOOL_EXTRA_BACKENDS (folders separated by ';') adds out-of-tree backends
 # as cmake/backends.cmake does: each folder's .c files, named by the
-# ZPOOL_BACKEND(name) lines of its backend.def or by the folder. It takes no arguments
+# ZPOOL_BACKEND(name) lines of its backend.def or by the folder.
+# It takes no arguments
 # but --help and --version. Exit status: 0 built, 2 usage, 1 a step failed.
 case "${1:-}" in
 -h | --help | --version)
