@@ -111,17 +111,51 @@ static void arena_check_poison(const struct arena *a, const struct arena_page *p
 }
 #endif
 
+static void arena_lock(struct arena *a)
+{
+	if (!a->owner_locks)
+		pthread_mutex_lock(&a->lock);
+}
+
+static void arena_unlock(struct arena *a)
+{
+	if (!a->owner_locks)
+		pthread_mutex_unlock(&a->lock);
+}
+
+/*
+ * Add @delta to a counter read lock-free, with the ordering @mo (relaxed
+ * or release): with one writer at a time (the owner's lock held) a load
+ * and a store, else an atomic add.
+ */
+static size_t arena_counter_add(const struct arena *a, atomic_size_t *c, size_t delta,
+				memory_order mo)
+{
+	size_t v;
+
+	if (!a->owner_locks)
+		return atomic_fetch_add_explicit(c, delta, mo) + delta;
+	v = atomic_load_explicit(c, memory_order_relaxed) + delta;
+	atomic_store_explicit(c, v, mo);
+	return v;
+}
+
 static void arena_count_alloc(struct arena *a)
 {
 	/* Release: publishes what the caller did before (arena.h, @in_use). */
-	size_t used = atomic_fetch_add_explicit(&a->in_use, 1, memory_order_release) + 1;
+	size_t used = arena_counter_add(a, &a->in_use, 1, memory_order_release);
 	size_t peak = atomic_load_explicit(&a->peak, memory_order_relaxed);
 
 	while (used > peak &&
 	       !atomic_compare_exchange_weak_explicit(&a->peak, &peak, used, memory_order_relaxed,
 						      memory_order_relaxed))
 		;
-	atomic_fetch_add_explicit(&a->allocs, 1, memory_order_relaxed);
+	if (a->owner_locks)
+		atomic_store_explicit(&a->allocs,
+				      atomic_load_explicit(&a->allocs, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&a->allocs, 1, memory_order_relaxed);
 }
 
 struct arena_page *arena_alloc_page(struct arena *a)
@@ -130,8 +164,8 @@ struct arena_page *arena_alloc_page(struct arena *a)
 	bool recycled = false;
 	bool injected;
 
-	pthread_mutex_lock(&a->lock);
-	injected = fault_should_fail(&a->fault);
+	arena_lock(a);
+	injected = fault_enabled(&a->fault) && fault_should_fail(&a->fault);
 	if (ZPOOL_BUG(arena_failure_leaks_page)) {
 		/* The page is taken before the fate is decided and lost on failure. */
 		pg = arena_take_page(a, &recycled);
@@ -142,7 +176,7 @@ struct arena_page *arena_alloc_page(struct arena *a)
 	} else if (!injected) {
 		pg = arena_take_page(a, &recycled);
 	}
-	pthread_mutex_unlock(&a->lock);
+	arena_unlock(a);
 
 	if (!pg) {
 		atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
@@ -186,8 +220,8 @@ void arena_free_page(struct arena *a, struct arena_page *pg)
 	 * pass max_pages for a moment. Relaxed: the backend frees pages
 	 * under its own lock (arena.h, @in_use).
 	 */
-	atomic_fetch_sub_explicit(&a->in_use, 1, memory_order_relaxed);
-	pthread_mutex_lock(&a->lock);
+	arena_counter_add(a, &a->in_use, (size_t)-1, memory_order_relaxed);
+	arena_lock(a);
 	list_add(&pg->lru, &a->free_list);
-	pthread_mutex_unlock(&a->lock);
+	arena_unlock(a);
 }

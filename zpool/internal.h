@@ -73,14 +73,16 @@ struct zpool_driver {
  * The handle of a zpool: the driver, its pool, the common counters and, in
  * debug builds, the set of live handles (live.h).
  * A sharded pool (@shards > 1) has zpool_shard_driver as its driver and
- * one struct zpool per shard below it; its own objects, allocs and
+ * one struct zpool per shard below it; its own allocs, frees and
  * alloc_enomem stay 0, the shards count those (see shard.c). Cache-line
  * aligned so that the counters of two shards never share a line.
  *
  * The counters are statistics: each is changed by one atomic
  * read-modify-write so that none is lost, and read by zpool_get_stats()
  * without a lock. No reader infers anything about other memory from their
- * values, so every access is relaxed.
+ * values, so every access is relaxed, but for allocs and frees: live
+ * objects are allocs - frees (one atomic add per call on the hot path, not
+ * two), read in the order zpool_objects() needs.
  */
 struct zpool {
 	const struct zpool_driver *driver;
@@ -90,8 +92,8 @@ struct zpool {
 	const struct zpool_ops *ops;
 	void *priv;
 	struct live_set *live;
-	_Alignas(ZPOOL_CACHELINE) atomic_uint_least64_t objects;
-	atomic_uint_least64_t allocs;
+	_Alignas(ZPOOL_CACHELINE) atomic_uint_least64_t allocs;
+	atomic_uint_least64_t frees;
 	atomic_uint_least64_t alloc_enomem;
 	atomic_uint_least64_t evictions;
 	atomic_uint_least64_t evict_failures;
@@ -116,6 +118,19 @@ int zpool_create_pool_driver(const struct zpool_driver *driver, const struct zpo
 			     struct zpool **pool);
 
 /* zpool_can_evict() - true if the pool was created with an evict callback. */
+/**
+ * zpool_objects() - live objects of @zp (not of a sharded pool), lock-free
+ *
+ * frees is read first, and an object is counted in allocs before it can
+ * be freed, so the difference never goes below 0.
+ */
+static inline uint64_t zpool_objects(const struct zpool *zp)
+{
+	uint64_t frees = atomic_load_explicit(&zp->frees, memory_order_acquire);
+
+	return atomic_load_explicit(&zp->allocs, memory_order_acquire) - frees;
+}
+
 static inline bool zpool_can_evict(const struct zpool *zp)
 {
 	return zp->ops && zp->ops->evict;

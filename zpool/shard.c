@@ -21,7 +21,7 @@
  * shard's own handle below. Free, map and unmap go straight to the shard
  * the handle names, from any thread.
  *
- * Counters: objects, allocs and alloc_enomem are bumped on every
+ * Counters: allocs, frees and alloc_enomem are bumped on every
  * allocation, so they are the shards' own (zpool_malloc() on the shard
  * counts them) and summed when read. A failed allocation that moved on to
  * other shards is counted once, as the pool's caller saw it. The counters
@@ -171,7 +171,7 @@ static int shard_create(struct zpool *zp, const struct zpool_config *cfg, void *
 /* Objects a shard holds, from its own counter. */
 static uint64_t shard_objects(const struct shard *s)
 {
-	return atomic_load_explicit(&s->zp->objects, memory_order_relaxed);
+	return zpool_objects(s->zp);
 }
 
 static int shard_destroy(void *p)

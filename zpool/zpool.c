@@ -226,8 +226,7 @@ int zpool_malloc(struct zpool *zp, size_t size, unsigned long *handle)
 	if (zp->shards) /* the shard that served it counted it */
 		return err;
 	if (err == 0) {
-		counter_inc(&zp->allocs);
-		counter_inc(&zp->objects);
+		atomic_fetch_add_explicit(&zp->allocs, 1, memory_order_release);
 	} else if (err == -ENOMEM) {
 		counter_inc(&zp->alloc_enomem);
 	}
@@ -249,7 +248,7 @@ void zpool_free(struct zpool *zp, unsigned long handle)
 			  zp->type, handle);
 	zp->driver->free(zp->pool, handle);
 	if (!zp->shards)
-		atomic_fetch_sub_explicit(&zp->objects, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&zp->frees, 1, memory_order_release);
 }
 
 int zpool_shrink(struct zpool *zp, unsigned int pages, unsigned int *reclaimed)
@@ -344,7 +343,7 @@ void zpool_get_stats(const struct zpool *zp, struct zpool_stats *st)
 	memset(st, 0, sizeof(*st));
 	zp->driver->stats(zp->pool, st); /* a sharded pool's sums its shards' allocation counters */
 	if (!zp->shards) {
-		st->objects = counter_read(&zp->objects);
+		st->objects = zpool_objects(zp);
 		st->allocs = counter_read(&zp->allocs);
 		st->alloc_enomem = counter_read(&zp->alloc_enomem);
 	}

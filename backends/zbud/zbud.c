@@ -37,8 +37,12 @@
  * Locking: one mutex per pool protects the lists, the bitmap, and the
  * chunk counts and reclaim flag of every page of the pool. pages_nr is an
  * atomic so that the pool size is readable without the lock; it is changed
- * under the lock all the same, so that zbud_check() finds it in step with
- * the lists. Lock order: pool lock -> arena lock.
+ * under the lock all the same (a load and a store: the lock makes it the
+ * only writer), so that zbud_check() finds it in step with the lists. The
+ * arena is called only under the pool lock, so it takes no lock of its own
+ * (arena_set_owner_locks()). The kernel's zbud drops its lock around the
+ * page allocation, which may sleep there; the arena never sleeps, and
+ * keeping the lock saves a lock round trip per new page.
  */
 #include "arena.h"
 
@@ -80,11 +84,6 @@ enum buddy { FIRST = 0, LAST = 1 };
  *	readable without @lock (zbud_total_size()). Relaxed: zbud_check()
  *	gets its ordering from @lock, and the lock-free readers want the
  *	value only, inferring nothing about other memory from it.
- * @pages_in_flight: pages taken from the arena by zbud_alloc() and not yet
- *	in the pool (the pool lock is dropped around the page allocation).
- *	Relaxed: the raise is published by the arena's release increment of
- *	in_use that follows it (zbud_check() reads in_use with acquire), and
- *	the drop is made under @lock together with the raise of @pages_nr.
  * @zpool: the zpool this pool serves, passed back to zpool_evict()
  * @arena: where the pages come from
  */
@@ -97,7 +96,6 @@ struct zbud_pool {
 	size_t reclaim_nr;
 	unsigned int check_gen;
 	atomic_size_t pages_nr;
-	atomic_size_t pages_in_flight;
 	struct zpool *zpool;
 	struct arena arena;
 };
@@ -105,6 +103,14 @@ struct zbud_pool {
 /*****************
  * Helpers
  *****************/
+
+/* Change pages_nr under the pool lock: the only writer, so no atomic add. */
+static void pages_nr_add(struct zbud_pool *pool, int delta)
+{
+	size_t nr = atomic_load_explicit(&pool->pages_nr, memory_order_relaxed);
+
+	atomic_store_explicit(&pool->pages_nr, nr + (size_t)delta, memory_order_relaxed);
+}
 
 /* Round an allocation size in bytes up to zbud chunks. */
 static unsigned int size_to_chunks(size_t size)
@@ -272,6 +278,7 @@ static int zbud_create(struct zpool *zp, const struct zpool_config *cfg, void **
 		free(pool);
 		return err;
 	}
+	arena_set_owner_locks(&pool->arena);
 	pthread_mutex_init(&pool->lock, NULL);
 	for (unsigned int i = 0; i < NCHUNKS; i++)
 		list_init(&pool->unbuddied[i]);
@@ -311,9 +318,8 @@ static int zbud_destroy(void *p)
  * @handle: set to the new object's handle
  *
  * Best fit among the unbuddied pages; if none fits, a new arena page is
- * allocated (with the pool lock dropped, as the kernel may sleep there)
- * and the object becomes its first buddy. The page then moves to the LRU
- * head. Takes the pool lock and, for a new page, the arena lock.
+ * allocated and the object becomes its first buddy. The page then moves
+ * to the LRU head. Takes the pool lock.
  *
  * Return: 0, or -ENOMEM if a new page was needed and the arena had none.
  */
@@ -329,20 +335,15 @@ static int zbud_alloc(void *p, size_t size, unsigned long *handle)
 	if (pg) {
 		bud = buddy_chunks(pg, FIRST) ? LAST : FIRST;
 	} else {
-		pthread_mutex_unlock(&pool->lock);
-		/* Before the arena's in_use, which publishes it (zbud_check()). */
-		atomic_fetch_add_explicit(&pool->pages_in_flight, 1, memory_order_relaxed);
 		if (ZPOOL_BUG(alloc_failure_counts_page))
-			atomic_fetch_add_explicit(&pool->pages_nr, 1, memory_order_relaxed);
+			pages_nr_add(pool, 1);
 		pg = arena_alloc_page(&pool->arena);
 		if (!pg) {
-			atomic_fetch_sub_explicit(&pool->pages_in_flight, 1, memory_order_relaxed);
+			pthread_mutex_unlock(&pool->lock);
 			return -ENOMEM;
 		}
-		pthread_mutex_lock(&pool->lock);
 		if (!ZPOOL_BUG(alloc_failure_counts_page))
-			atomic_fetch_add_explicit(&pool->pages_nr, 1, memory_order_relaxed);
-		atomic_fetch_sub_explicit(&pool->pages_in_flight, 1, memory_order_relaxed);
+			pages_nr_add(pool, 1);
 		bud = FIRST;
 	}
 	set_buddy_chunks(pg, bud, chunks);
@@ -386,7 +387,7 @@ static void zbud_free(void *p, unsigned long handle)
 		if (!ZPOOL_BUG(page_freed_on_lru))
 			list_del_init(&pg->lru);
 		arena_free_page(&pool->arena, pg);
-		atomic_fetch_sub_explicit(&pool->pages_nr, 1, memory_order_relaxed);
+		pages_nr_add(pool, -1);
 	} else if (ZPOOL_BUG(wrong_unbuddied_list)) {
 		list_add(&pg->list, &pool->unbuddied[num_free_chunks(pg) - 1]);
 		pool->unbuddied_map |= 1ULL << (num_free_chunks(pg) - 1);
@@ -463,7 +464,7 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 		if (page_is_empty(pg)) {
 			arena_free_page(&pool->arena, pg);
 			if (!ZPOOL_BUG(pages_nr_not_updated))
-				atomic_fetch_sub_explicit(&pool->pages_nr, 1, memory_order_relaxed);
+				pages_nr_add(pool, -1);
 			pthread_mutex_unlock(&pool->lock);
 			return 0;
 		}
@@ -628,7 +629,7 @@ static int check_buddy_list(struct zbud_pool *pool, struct list_head *head, int 
 static int zbud_check(void *p, char *why, size_t len)
 {
 	struct zbud_pool *pool = p;
-	size_t found = 0, on_lru = 0, pages_nr, in_use, in_flight;
+	size_t found = 0, on_lru = 0, pages_nr, in_use;
 	struct list_head *pos;
 	int err = 0;
 
@@ -668,16 +669,9 @@ static int zbud_check(void *p, char *why, size_t len)
 			}
 		}
 	}
+	/* Both change only under the pool lock, which is held here. */
 	pages_nr = atomic_load_explicit(&pool->pages_nr, memory_order_relaxed);
-	/*
-	 * in_use with acquire, then in_flight: zbud_alloc() raises in_flight
-	 * before the arena raises in_use with release, so every page counted
-	 * in the in_use read here has its in_flight raise visible to the next
-	 * load, on any architecture. Relaxed loads would let ARM or POWER see
-	 * the new in_use with the old in_flight: a false -EUCLEAN.
-	 */
-	in_use = atomic_load_explicit(&pool->arena.in_use, memory_order_acquire);
-	in_flight = atomic_load_explicit(&pool->pages_in_flight, memory_order_relaxed);
+	in_use = atomic_load_explicit(&pool->arena.in_use, memory_order_relaxed);
 	if (!err && on_lru != found)
 		err = zpool_why(why, len, "%zu pages on buddy lists but %zu on the LRU", found,
 				on_lru);
@@ -685,11 +679,9 @@ static int zbud_check(void *p, char *why, size_t len)
 		err =
 		    zpool_why(why, len, "pages_nr is %zu but %zu pages found and %zu under reclaim",
 			      pages_nr, found, pool->reclaim_nr);
-	/* Pages between the arena and the pool are in use but not yet counted. */
-	if (!err && (in_use < pages_nr || in_use > pages_nr + in_flight))
-		err = zpool_why(
-		    why, len, "pages_nr is %zu (%zu more being added) but the arena has %zu in use",
-		    pages_nr, in_flight, in_use);
+	if (!err && in_use != pages_nr)
+		err = zpool_why(why, len, "pages_nr is %zu but the arena has %zu in use", pages_nr,
+				in_use);
 	pthread_mutex_unlock(&pool->lock);
 	return err;
 }
