@@ -144,19 +144,33 @@ struct worker {
 /* The worker of the current thread: the evict callback counts into it. */
 static _Thread_local struct worker *self;
 
-static _Noreturn __attribute__((format(printf, 1, 2))) void die(const char *fmt, ...)
+static _Noreturn void vdie(int code, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	fputs("zpool_stress: ", stderr);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stdout);
 	fflush(stderr);
 	/* Other threads are mid-operation: leave without running exit handlers. */
-	_exit(STRESS_EXIT_MISMATCH);
+	_exit(code);
+}
+
+/* The backend lost data or broke the contract: exit 1. */
+static _Noreturn __attribute__((format(printf, 1, 2))) void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(STRESS_EXIT_MISMATCH, fmt, ap);
+}
+
+/* The harness could not run (memory, threads): exit 3, not a finding. */
+static _Noreturn __attribute__((format(printf, 1, 2))) void die_harness(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(STRESS_EXIT_HARNESS, fmt, ap);
 }
 
 static void *xmalloc(size_t n)
@@ -164,7 +178,7 @@ static void *xmalloc(size_t n)
 	void *p = malloc(n);
 
 	if (!p)
-		die("out of memory (%zu bytes)", n);
+		die_harness("out of memory (%zu bytes)", n);
 	return p;
 }
 
@@ -867,7 +881,7 @@ static void run_threads(struct run *r, struct worker *workers, unsigned int nr,
 	for (unsigned int i = 0; i < nr; i++) {
 		err = pthread_create(&workers[i].tid, NULL, role_main[role_of(o, i)], &workers[i]);
 		if (err)
-			die("cannot start thread %u: %s", i, strerror(err));
+			die_harness("cannot start thread %u: %s", i, strerror(err));
 	}
 	if (o->seconds > 0) {
 		wait_owners(r, start, start + o->seconds);
@@ -1040,7 +1054,7 @@ int stress_run_backend(const struct stress_opts *o, const char *backend, struct 
 	r.slots = calloc(o->slots, sizeof(*r.slots));
 	r.watch = calloc(nr + 1, sizeof(*r.watch));
 	if (!workers || !r.slots || !r.watch)
-		die("out of memory for %u slots", o->slots);
+		die_harness("out of memory for %u slots", o->slots);
 	err = zpool_create_pool(backend, &cfg, &r.pool);
 	if (err)
 		die("cannot create a %s pool of %zu pages: %s", backend, o->max_pages,
