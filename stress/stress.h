@@ -22,7 +22,10 @@
 
 #include <zpool/zpool.h>
 
-/* Exit codes (docs/exit-codes.md): 1 = data lost, a broken invariant or a hang, 2 = bad usage. */
+/*
+ * Exit codes (docs/exit-codes.md): 1 = data lost, a broken invariant or a
+ * hang, 2 = bad usage, 3 = the harness could not run (memory, threads).
+ */
 #define STRESS_EXIT_MISMATCH 1
 #define STRESS_EXIT_USAGE    2
 #define STRESS_EXIT_HARNESS  3
