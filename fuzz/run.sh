@@ -67,7 +67,7 @@ fi
 mkdir -p "$work"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-failed=0
+failed=0 harness=0
 json="["
 for t in "${targets[@]}"; do
 	bin=$build/fuzz/$t
@@ -117,7 +117,7 @@ for t in "${targets[@]}"; do
 	if [ $merge = 1 ] && [ $result = ok ]; then
 		before=$(find "$corpus/$t" -type f | wc -l)
 		"$bin" -merge=1 -timeout="$timeout" -max_len=4096 "$corpus/$t" "$dir/corpus" >"$dir/merge.log" 2>&1 ||
-			{ echo "run.sh: merge of $t failed, see $dir/merge.log" >&2; failed=1; }
+			{ echo "run.sh: merge of $t failed, see $dir/merge.log" >&2; harness=1; }
 		echo "run.sh: merged $(($(find "$corpus/$t" -type f | wc -l) - before)) new inputs into $corpus/$t"
 	fi
 	echo "FUZZ-SUMMARY target=$t seconds=$seconds timeout=$timeout jobs=$jobs execs=${execs:-0}" \
@@ -127,4 +127,6 @@ for t in "${targets[@]}"; do
 		"$t" "$seconds" "$timeout" "$jobs" "${execs:-0}" "${eps:-0}" "${c:-0}" "${f:-0}" "$result")
 done
 printf '%s\n]\n' "$json" >"$work/summary.json"
-exit $failed
+[ $failed = 0 ] || exit $CLI_EXIT_FINDING
+[ $harness = 0 ] || exit $CLI_EXIT_HARNESS
+exit 0
