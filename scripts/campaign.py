@@ -69,7 +69,12 @@ positive_int = cli.decimal(1)
 def parse_args(argv):
     p = cli.Parser(
         "scripts/campaign.sh",
-        description="Fuzz, stress and benchmark every backend for a bounded time and write a report.")
+        description="Fuzz, stress and benchmark every backend for a bounded time and write a report. "
+                    "Relative folders are taken from the current directory. The report folder is "
+                    "emptied first only if a zpool-harness tool made it (.zpool-harness-owned); the "
+                    "work, report and build folders are locked, so a second campaign on the same "
+                    "folders stops (exit 3) instead of trampling this one. summary.json: "
+                    "docs/summary-json.md.")
     p.add_argument("--backend", action="append", metavar="NAME",
                    help="a backend to cover (repeatable; default: every registered one)")
     p.add_argument("--extra-backend", action="append", metavar="DIR", default=[],
