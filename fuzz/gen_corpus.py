@@ -69,11 +69,55 @@ class Ops:
         return self.op(self.RECREATE, 0, bytes([(pages - 1) % 32, fault]))
 
 
-def ops_seeds(backends=2):
+def in_tree_backends():
+    """The names of backends/backends.def, in registration order (zpool_types())."""
+    path = os.path.join(cli.ROOT, "backends", "backends.def")
+    with open(path) as f:
+        return [l[len("ZPOOL_BACKEND("):l.index(")")] for l in f if l.startswith("ZPOOL_BACKEND(")]
+
+
+def z3fold_seeds(be):
+    """z3fold's own paths: three buddies a page, the middle buddy compacted to
+    either side and made the first, headless pages, reclaim of a full page."""
     seeds = {}
+    # Three buddies; free the first: the middle moves next to the last; a
+    # small object takes the first place; free the last: the middle moves
+    # down next to the new first. Then alone: it becomes the first.
+    s = Ops(be, 4)
+    for i, sz in enumerate([320, 160, 160]):
+        s.alloc(sz, i).write(i + 1, i)
+    s.free(0).verify(2).alloc(80, 3).verify(2).verify(3).free(1).verify(2).verify(3)
+    s.free(3).verify(2).alloc(3800, 4).verify(2).verify(4)
+    seeds["b%d-z3fold-compaction" % be] = s.b
+    # Headless pages (over 4064 bytes) beside pages with a header, then reclaim
+    # of both kinds with every other evict refused.
+    s = Ops(be, 6)
+    for i, sz in enumerate([4065, 4064, 4096, 1300, 1300, 1300, 17]):
+        s.alloc(sz, i).write(i * 5, i)
+    s.shrink(2, 0xAAAAAAAA).verify(3).shrink(3, 0xFFFFFFFF)
+    for i in range(7):
+        s.reload(i)
+    seeds["b%d-z3fold-headless-reclaim" % be] = s.b
+    # The room before a middle buddy ends at the header.
+    s = Ops(be, 3)
+    s.alloc(80, 0).alloc(80, 1).alloc(80, 2).free(0).alloc(3936, 3).alloc(3920, 4)
+    s.verify(2).verify(3).verify(4)
+    seeds["b%d-z3fold-room-before-middle" % be] = s.b
+    return seeds
+
+
+def ops_seeds():
+    seeds = {}
+    names = in_tree_backends()
+    # The generic scenarios for the backends named here (a backend joins with
+    # seeds that pass), the random ones for the first two, and a backend's
+    # own paths beside them.
+    covered = [names.index(n) for n in ("zbud", "malloc", "z3fold") if n in names]
+    if "z3fold" in names:
+        seeds.update(z3fold_seeds(names.index("z3fold")))
     sizes = [1, 63, 64, 65, 100, 700, 1000, 2000, 2047, 2048, 2049, 3000, 4032, 4033,
              4095, 4096, 0, 4097, 4200]
-    for be in range(backends):
+    for be in covered:
         name = "b%d" % be
         s = Ops(be, 32)
         for i, sz in enumerate(sizes):
@@ -138,7 +182,7 @@ def ops_seeds(backends=2):
 
     rng = random.Random(1234)
     for n in range(6):
-        s = Ops(n % backends, 1 + rng.randrange(32), rng.choice([0, 0, 0, 7, 15, 6 | 8 << 3]))
+        s = Ops(n % 2, 1 + rng.randrange(32), rng.choice([0, 0, 0, 7, 15, 6 | 8 << 3]))
         for _ in range(120):
             op = rng.choices(range(7), [30, 15, 10, 10, 10, 10, 2])[0]
             slot = rng.randrange(32)
