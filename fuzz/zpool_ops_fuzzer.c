@@ -24,6 +24,10 @@
  *     6 destroy and recreate: u8 pages, u8 fault; -EBUSY while live
  * Every result goes through the shadow model of fuzz_helpers.h; at the end
  * everything is freed and the pool must be empty and destroyable.
+ *
+ * ZPOOL_FUZZ_SHARDS=N (2..64) makes every pool a sharded pool of N shards
+ * (capacities below N raised to N), with the same inputs: the sharded
+ * configuration, checked against the model without zbud's page model.
  */
 #include "fuzz_helpers.h"
 
@@ -40,8 +44,20 @@ static const char *pinned_type;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *name = getenv("ZPOOL_FUZZ_BACKEND");
+	const char *shards = getenv("ZPOOL_FUZZ_SHARDS");
 
 	(void)argc, (void)argv;
+	if (shards && *shards) {
+		char *end;
+		unsigned long n = strtoul(shards, &end, 10);
+
+		if (*end || n < 2 || n > ZPOOL_MAX_SHARDS) {
+			fprintf(stderr, "zpool_ops_fuzzer: ZPOOL_FUZZ_SHARDS=%s is not in 2..%u\n",
+				shards, ZPOOL_MAX_SHARDS);
+			exit(2);
+		}
+		fz_shards = (unsigned int)n;
+	}
 	if (!name || !*name)
 		return 0;
 	if (!zpool_has_pool(name)) {
