@@ -193,7 +193,13 @@ def signature(text, exit_code=None):
             # a race is the pair of accesses, in either order
             frames = sorted(set(sum((top_frames(s, 1) for s in st[:2]), [])))
             break
-        m = re.search(r"ERROR: libFuzzer: timeout", line)
+        if "zpool_stress: HANG" in line:
+            # the stuck threads' calls, without slots and times: the same deadlock, however reached
+            stuck = sorted({normalise(re.sub(r" on slot \d+", "", l.split(": ", 1)[1]))
+                            for l in lines[i + 1:i + 300] if "STUCK for" in l and ": " in l})
+            kind, detail = "hang", "; ".join(stuck) or normalise(line.split("HANG", 1)[1])
+            break
+        m = re.search(r"ERROR: libFuzzer: timeout|ran longer than the -timeout limit", line)
         if m:
             kind = "timeout"
             st = stacks(lines, i)
@@ -254,13 +260,19 @@ def report_excerpt(text, limit=14):
 # --------------------------------------------------------------------------
 
 class Replayer:
-    """Runs one fuzz target on one input at a time, with the campaign's sanitizer settings."""
+    """Runs one fuzz target on one input at a time, with the campaign's sanitizer settings.
 
-    def __init__(self, binary, env, timeout=25):
+    @frames False: the signature needs no stack (a model mismatch, a zpool BUG),
+    so the sanitizers skip symbolizing, which is most of a failing run's time."""
+
+    def __init__(self, binary, env, timeout=25, frames=True):
         self.binary = str(binary)
         self.env = dict(os.environ)
         self.env.update(SANITIZER_ENV)
         self.env.update(env or {})
+        if not frames:
+            for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+                self.env[k] += ":symbolize=0"
         # kept pools make an input depend on the ones run before it
         self.env["ZPOOL_FUZZ_FRESH_POOLS"] = "1"
         self.timeout = timeout
@@ -283,32 +295,39 @@ class Replayer:
         return signature(out, rc)
 
 
-def op_ranges(emit_binary, env, path):
-    """The byte range of each decoded operation, from the trace tool's `ops` mode."""
-    if not emit_binary or not Path(emit_binary).exists():
-        return []
+def trace_c(binary, env, path, out, title="-", target="-"):
+    """Run @binary on one input in its trace mode (fuzz/emit_c.h): the C program to @out.
+
+    Returns the program's text, or None if the target wrote none."""
     e = dict(os.environ)
+    e.update(SANITIZER_ENV)
     e.update(env or {})
+    e.update({"ZPOOL_FUZZ_EMIT_C": str(out), "ZPOOL_FUZZ_EMIT_TITLE": title,
+              "ZPOOL_FUZZ_EMIT_INPUT": Path(path).name, "ZPOOL_FUZZ_EMIT_TARGET": target,
+              "ZPOOL_FUZZ_FRESH_POOLS": "1"})
+    Path(out).unlink(missing_ok=True)
     try:
-        p = subprocess.run([str(emit_binary), "--ops", str(path)], env=e, capture_output=True,
-                           timeout=30)
+        subprocess.run([str(binary), "-runs=1", str(path)], env=e, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60, cwd=ROOT)
     except subprocess.TimeoutExpired:
-        return []
-    ranges = []
-    for line in p.stdout.decode(errors="replace").splitlines():
-        m = re.match(r"^op (\d+) (\d+)$", line)
-        if m:
-            ranges.append((int(m.group(1)), int(m.group(2))))
-    return ranges
+        return None
+    text = Path(out).read_text(errors="replace") if Path(out).exists() else ""
+    return text if "int main(" in text else None
 
 
-def reduce_input(replayer, data, key, scratch, seconds, emit_binary=None, env=None):
+def op_ranges(binary, env, path):
+    """The byte range [start, end) of each operation the input decodes to, from its trace."""
+    text = trace_c(binary, env, path, Path(str(path) + ".c")) or ""
+    return [(int(a), int(b)) for a, b in re.findall(r"/\* op \d+: input bytes (\d+)-(\d+) \*/", text)]
+
+
+def reduce_input(replayer, data, key, scratch, seconds, binary=None, env=None):
     """The smallest input found within @seconds that still fails with @key.
 
-    First whole operations are dropped (their byte ranges from the trace
-    tool), last first, then byte ranges of halving length, as in delta
-    debugging. Every candidate is replayed; only a cut that keeps the
-    signature is kept.
+    Delta debugging, twice: first over whole operations (their byte ranges
+    from the target's trace), dropping blocks of half, a quarter, ... of
+    them, then over bytes the same way; last, each byte left is tried as 0.
+    Every candidate is replayed; only a cut that keeps the signature stays.
     """
     deadline = time.monotonic() + seconds
     best = bytes(data)
@@ -320,22 +339,22 @@ def reduce_input(replayer, data, key, scratch, seconds, emit_binary=None, env=No
     def out_of_time():
         return time.monotonic() > deadline
 
-    # Whole operations, from the end: the failing one is usually last.
     scratch.write_bytes(best)
-    ranges = op_ranges(emit_binary, env, scratch)
-    progress = True
-    while ranges and progress and not out_of_time():
-        progress = False
-        for start, end in reversed(ranges):
-            if out_of_time():
-                break
+    ranges = op_ranges(binary, env, scratch) if binary else []
+    k = max(1, len(ranges) // 2)
+    while ranges and k >= 1 and not out_of_time():
+        i, cut = 0, False
+        while i < len(ranges) and not out_of_time():
+            start, end = ranges[i][0], ranges[min(i + k, len(ranges)) - 1][1]
             cand = best[:start] + best[end:]
-            if len(cand) < len(best) and same(cand):
-                best = cand
-                scratch.write_bytes(best)
-                ranges = op_ranges(emit_binary, env, scratch)
-                progress = True
-                break
+            if same(cand):
+                # the operations after the cut decode from the same bytes, shifted
+                best, cut, n = cand, True, end - start
+                ranges = ranges[:i] + [(a - n, b - n) for a, b in ranges[i + k:]]
+            else:
+                i += k
+        if not cut:
+            k //= 2
     # Byte ranges, halving.
     chunk = max(1, len(best) // 2)
     while chunk >= 1 and not out_of_time():
@@ -363,22 +382,11 @@ def reduce_input(replayer, data, key, scratch, seconds, emit_binary=None, env=No
 # C reproducers
 # --------------------------------------------------------------------------
 
-def emit_c(emit_binary, env, path, title):
-    """The C program of one input, from the target's trace tool, or (None, why)."""
-    if not emit_binary or not Path(emit_binary).exists():
-        return None, f"no trace tool {emit_binary}"
-    e = dict(os.environ)
-    e.update(SANITIZER_ENV)
-    e.update(env or {})
-    try:
-        p = subprocess.run([str(emit_binary), "--title", title, str(path)], env=e, capture_output=True,
-                           timeout=60)
-    except subprocess.TimeoutExpired:
-        return None, "the trace tool timed out"
-    text = p.stdout.decode(errors="replace")
-    if "int main(" not in text:
-        return None, f"the trace tool wrote no program (exit {p.returncode}): " + \
-            " ".join(p.stderr.decode(errors="replace").splitlines()[-2:])
+def emit_c(binary, env, path, out, title, target):
+    """The C program of one input, from the target's trace mode, or (None, why)."""
+    text = trace_c(binary, env, path, out, title, target)
+    if text is None:
+        return None, "the target wrote no program in its trace mode (ZPOOL_FUZZ_EMIT_C)"
     return text, None
 
 
@@ -512,17 +520,27 @@ class Index:
 # The triage of one campaign
 # --------------------------------------------------------------------------
 
+def unpinned(data, finding, key, scratch):
+    """@data as an input that fails alone, without ZPOOL_FUZZ_BACKEND (as ctest replays
+    the regressions): its backend byte made to name the pinned backend, if that keeps
+    the signature."""
+    env = dict(finding.get("env") or {})
+    backend = env.pop("ZPOOL_FUZZ_BACKEND", None)
+    if not backend or not data:
+        return data
+    names = re.findall(r"^ZPOOL_BACKEND\((\w+)\)", (ROOT / "backends/backends.def").read_text(), re.M)
+    if backend not in names:
+        return data
+    cand = bytes([names.index(backend)]) + data[1:]
+    sig = Replayer(finding["binary"], env).signature_of(cand, scratch)
+    return cand if sig and sig["key"] == key else data
+
+
 def say(progress, text):
     if progress is not None:
         progress.say(text)
     else:
         sys.stderr.write(text + "\n")
-
-
-def emit_tool(finding):
-    """The trace tool built beside a fuzz target: <target>_to_c."""
-    binary = Path(finding["binary"])
-    return binary.parent / f"{finding['target']}_to_c"
 
 
 def triage_fuzz(findings, progress, scratch):
@@ -645,8 +663,10 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
             if rep.get("reproduces_alone") and minimize_s > 0:
                 say(progress, f"[triage] {bug['id']}: reducing {len(data)} bytes ({minimize_s} s at most)")
                 t0 = time.monotonic()
-                small = reduce_input(rp, data, key, scratch_dir / f"{bug['id']}.cand", minimize_s,
-                                     emit_tool(rep), rep.get("env"))
+                fast = Replayer(rep["binary"], rep.get("env"), frames=bool(g["frames"]))
+                small = reduce_input(fast, data, key, scratch_dir / f"{bug['id']}.cand", minimize_s,
+                                     rep["binary"], rep.get("env"))
+                rp.runs += fast.runs
                 bug["minimize_seconds"] = round(time.monotonic() - t0, 1)
                 bug["minimize_runs"] = rp.runs
             (bdir / "minimized").write_bytes(small)
@@ -657,12 +677,12 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
             env_s = " ".join(f"{k}={v}" for k, v in sorted(bug["env"].items()))
             bug["replay"] = (env_s + " " if env_s else "") + f"{rep['binary']} {bdir / 'minimized'}"
             if want_c and rep.get("reproduces_alone"):
-                text, why = emit_c(emit_tool(rep), rep.get("env"), bdir / "minimized", bug["title"])
+                text, why = emit_c(rep["binary"], rep.get("env"), bdir / "minimized", bdir / "repro.c",
+                                   bug["title"], rep["target"])
                 if text:
                     src = scratch_dir / "csrc" / f"repro_{bug['id']}.c"
                     src.parent.mkdir(parents=True, exist_ok=True)
                     src.write_text(text)
-                    (bdir / "repro.c").write_text(text)
                     (bdir / "CMakeLists.txt").write_text(STANDALONE_CMAKE)
                     bug["c_program"] = str(bdir / "repro.c")
                     bug["c_lines"] = text.count("\n")
@@ -674,7 +694,7 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
                 dest.mkdir(parents=True, exist_ok=True)
                 out = dest / f"triage-{bug['id']}"
                 if not out.exists():
-                    out.write_bytes(small)
+                    out.write_bytes(unpinned(small, rep, key, scratch_dir / "unpinned"))
                 bug["regression"] = str(out)
         stressed = [f for f in fs if f.get("phase") == "stress" and f.get("command")]
         if stressed:
@@ -774,14 +794,62 @@ def markdown(bugs, findings_dir=None):
     return "\n".join(lines)
 
 
+def check_c(build, findings, workdir):
+    """Build every bug's repro.c in @findings against @build's install and run each.
+
+    Prints one line per program; returns 0 if every program passes, 1 if one
+    fails, 3 if one does not build."""
+    programs = {d.name: d / "repro.c" for d in sorted(Path(findings).iterdir()) if (d / "repro.c").is_file()}
+    if not programs:
+        sys.stderr.write(f"triage: no repro.c under {findings}\n")
+        return 3
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    srcs = {}
+    for name, path in programs.items():
+        srcs[name] = workdir / "csrc" / f"repro_{name}.c"
+        srcs[name].parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, srcs[name])
+    exes, san, _ = build_c_programs(build, workdir, srcs, workdir / "c-build.log")
+    status = 0
+    for name in programs:
+        if not exes[name]:
+            print(f"{name}: does not build against {build} (see {workdir / 'c-build.log'})")
+            status = 3
+            continue
+        rc, out = run_c_program(exes[name])
+        sig = signature(out, rc)
+        if rc == 0:
+            print(f"{name}: passes against {build} (-fsanitize={san or 'none'})")
+        else:
+            print(f"{name}: FAILS against {build} (exit {rc}): {sig['title'] if sig else '?'}")
+            status = max(status, 1)
+    return status
+
+
 def main(argv):
-    p = cli.Parser("scripts/triage.py", description=__doc__.split("\n")[0])
-    p.add_argument("--summary", required=True, type=cli.path, help="a campaign's summary.json")
+    p = cli.Parser(
+        "scripts/triage.py",
+        description="Triage a campaign's findings again (--summary), or build and run every bug's C "
+                    "reproducer against a build (--check-c). Exit: 0 nothing found / every program "
+                    "passes, 1 a bug / a program fails, 2 usage, 3 a program does not build.")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--summary", type=cli.path, metavar="FILE", help="a campaign's summary.json")
+    what.add_argument("--check-c", type=cli.path, metavar="BUILD",
+                      help="a CMake build folder: install it, build each <findings>/<bug>/repro.c "
+                           "against it (with its sanitizers) and run it")
     p.add_argument("--work", default="work", type=cli.path, help="scratch folder (default: work/)")
     p.add_argument("--builds", default="build", type=cli.path, help="folder of the fuzz/ preset build")
     p.add_argument("--merge", action="store_true", help="copy reduced reproducers into the regressions")
     add_arguments(p)
     args = p.parse_args(argv)
+    if args.check_c:
+        if not args.findings:
+            raise cli.UsageError("--check-c needs --findings DIR")
+        if not (args.check_c / "CMakeCache.txt").is_file():
+            raise cli.UsageError(f"--check-c: {args.check_c} is not a CMake build folder")
+        cli.own_dir(args.work, "scripts/triage.py")  # its check-c/ is emptied
+        return check_c(args.check_c, args.findings, args.work / "check-c")
     try:
         doc = json.loads(Path(args.summary).read_text())
     except (OSError, ValueError) as e:
