@@ -449,7 +449,8 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
     lines = [f"# zpool-harness campaign report", "",
              f"- started: {started:%Y-%m-%d %H:%M:%S} UTC; finished: "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M:%S} UTC",
-             f"- command: `{' '.join(['scripts/campaign.sh'] + sys.argv[1:])}`",
+             f"- command: `{' '.join(['scripts/campaign.sh'] + sys.argv[1:])}`; "
+             f"zpool-harness {cli.version()}, commit {cli.commit()}",
              f"- backends: {', '.join(backends)}; profile {args.profile}: fuzz {args.fuzz_seconds} s a target "
              f"on {args.jobs} processes, stress {args.stress_seconds} s a backend, bench {args.bench}",
              f"- machine: {machine()}",
