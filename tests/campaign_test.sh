@@ -24,6 +24,17 @@ for b in $(sed -n 's/^ZPOOL_BACKEND(\([a-z0-9_]*\)).*/\1/p' backends/backends.de
 done
 grep -q "^| zbud_reclaim_fuzzer | [1-9]" "$md" || fail "no zbud_reclaim_fuzzer figures"
 grep -q "findings: \*\*0\*\*" "$md" || fail "findings reported"
+# summary.json (docs/summary-json.md): the commit it ran, every phase passed.
+python3 - "$tmp/report/summary.json" "$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" <<'PY' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["exit_status"] == 0, d["exit_status"]
+assert d["commit"].split("-")[0] == sys.argv[2], (d["commit"], sys.argv[2])
+assert [p["status"] for p in d["phases"]] == ["passed"] * len(d["phases"]), d["phases"]
+assert {p["name"] for p in d["phases"]} >= {"build", "fuzz", "stress", "bench"}, d["phases"]
+assert all(isinstance(f["runs"], int) and f["runs"] > 0 for f in d["fuzz"]), d["fuzz"]
+PY
+	fail "summary.json does not describe the run"
 grep -q "^## Benchmarks" "$md" && grep -q "zbud/malloc" "$md" || fail "no benchmark table"
 ls "$tmp"/report/bench/*.png >/dev/null 2>&1 || fail "no benchmark plots"
 grep -q "data:image/png;base64," "$tmp/report/summary.html" || fail "HTML does not embed the plots"
