@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * zpool_diff_fuzzer.c - one operation sequence against zbud and malloc
+ * zpool_diff_fuzzer.c - one operation sequence against a backend and malloc
  *
- * Both pools get 64 pages and no fault injection; with at most FZ_SLOTS
- * objects neither can run out (zbud needs at most one page per object,
- * malloc about 4.2 KiB), so everything the contract fixes must agree:
+ * The backend is ZPOOL_FUZZ_BACKEND if set (the campaign runs one per
+ * backend), else byte 0 picks one of the registered backends other than
+ * malloc (byte 0 of 0 is zbud). Both pools get DIFF_PAGES pages and no
+ * fault injection; with at most FZ_SLOTS objects neither can run out (a
+ * backend needs at most one zspage of 8 pages per object, malloc about
+ * 4.2 KiB), so everything the contract fixes must agree:
  * alloc's return code for every size, the bytes read back, and the bytes
  * reloaded after eviction. Which objects shrink evicts is the backend's
  * choice, so slots may be live in one pool and evicted in the other; an
@@ -14,17 +17,50 @@
  * slot always holds the same object in both (or none). Each pool is also checked
  * against its own model, as in zpool_ops_fuzzer.
  *
- * Input: byte 0 is ignored (kept so ops corpora replay here), then opcode
- * bytes b: op = b % 6, slot = b >> 3 (exactly that slot):
+ * Input: byte 0 the backend (index among the backends other than malloc,
+ * modulo their number; the ops corpora replay here), then opcode bytes b:
+ * op = b % 6, slot = b >> 3 (exactly that slot):
  *   0 alloc u16 size   1 free   2 write u8 seed   3 verify
  *   4 shrink u8 pages (% 4), u32 evict mask       5 reload
  */
 #include "fuzz_helpers.h"
 
-#define DIFF_PAGES 64
+#define DIFF_PAGES (8 * FZ_SLOTS)
 
 static uint8_t store[2][FZ_SLOTS][ZPOOL_PAGE_SIZE];
 static struct fz_harness pools[2];
+/* Set from ZPOOL_FUZZ_BACKEND: every input compares this backend with malloc. */
+static const char *pinned_type;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *name = getenv("ZPOOL_FUZZ_BACKEND");
+
+	(void)argc, (void)argv;
+	if (!name || !*name)
+		return 0;
+	if (!zpool_has_pool(name) || strcmp(name, "malloc") == 0) {
+		fprintf(stderr,
+			"zpool_diff_fuzzer: ZPOOL_FUZZ_BACKEND=%s is not a registered backend "
+			"other than malloc\n",
+			name);
+		exit(2);
+	}
+	pinned_type = name;
+	return 0;
+}
+
+/* The backend byte 0 picks among the registered backends other than malloc. */
+static const char *diff_backend(uint8_t b0)
+{
+	const char *names[16];
+	size_t n = zpool_types(names, 16), k = 0;
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		if (strcmp(names[i], "malloc") != 0)
+			names[k++] = names[i];
+	return names[b0 % k];
+}
 
 /*
  * A slot is empty in both pools or holds the same object in both (live or
@@ -126,13 +162,15 @@ static bool run_op(struct fz_reader *r, unsigned int op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const types[2] = { "zbud", "malloc" };
+	const char *types[2] = { NULL, "malloc" };
 	struct fz_reader r;
+	uint8_t b0;
 
 	fz_reader_init(&r, data, size);
-	fz_u8(&r);
+	b0 = fz_u8(&r);
 	if (r.short_read)
 		return 0;
+	types[0] = pinned_type ? pinned_type : diff_backend(b0);
 	for (int p = 0; p < 2; p++) {
 		fz_harness_init(&pools[p], types[p], types[p], store[p], fz_policy_mask);
 		fz_create(&pools[p], DIFF_PAGES, 0);

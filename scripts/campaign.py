@@ -360,11 +360,17 @@ def fuzz_phase(runner, args, progress, build, backends, workdir, findings, resul
         runs.append((f"zpool_ops_fuzzer[{backend}]", "zpool_ops_fuzzer", {"ZPOOL_FUZZ_BACKEND": backend}))
         if backend == "zbud":
             runs.append(("zbud_reclaim_fuzzer", "zbud_reclaim_fuzzer", {}))
-    if {"zbud", "malloc"} <= set(backends):
-        runs.append(("zpool_diff_fuzzer[zbud vs malloc]", "zpool_diff_fuzzer", {}))
+    for backend in diff_backends(backends):
+        runs.append((f"zpool_diff_fuzzer[{backend} vs malloc]", "zpool_diff_fuzzer",
+                     {"ZPOOL_FUZZ_BACKEND": backend}))
     for label, target, env in runs:
         results.append(fuzz_one(runner, args, progress, build, label, target, env, workdir, findings))
         runner.check()
+
+
+def diff_backends(backends):
+    """The backends zpool_diff_fuzzer compares with the malloc baseline."""
+    return [b for b in backends if b != "malloc"]
 
 
 def stress_phase(runner, args, progress, build, backends, workdir, findings, results):
@@ -672,7 +678,7 @@ def lock_folder(folder, what, shared=False):
 def check_builds(builds, backends):
     """With --no-build, the binaries the run needs must be there before anything runs."""
     targets = ["zpool_ops_fuzzer"] + (["zbud_reclaim_fuzzer"] if "zbud" in backends else []) \
-        + (["zpool_diff_fuzzer"] if {"zbud", "malloc"} <= set(backends) else [])
+        + (["zpool_diff_fuzzer"] if diff_backends(backends) else [])
     need = [builds / "fuzz" / "fuzz" / t for t in targets] + [builds / "tsan" / "stress" / "zpool_stress"]
     missing = [str(b) for b in need if not os.access(b, os.X_OK)]
     if missing:
@@ -725,7 +731,7 @@ def main(argv):
             phases.start("build")
             build_presets(runner, ["fuzz", "tsan"], builds, report, Progress(0))
             phases.end("passed")
-        nfuzz = len(backends) + ("zbud" in backends) + ({"zbud", "malloc"} <= set(backends))
+        nfuzz = len(backends) + ("zbud" in backends) + len(diff_backends(backends))
         progress = Progress(nfuzz * args.fuzz_seconds + len(backends) * args.stress_seconds
                             + bench_seconds(args))
         for name, phase in (("fuzz", fuzz_phase), ("stress", stress_phase)):
