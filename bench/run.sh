@@ -128,7 +128,7 @@ else
 seen=[]
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
     n=b["name"].split("/")[1]
-    if n not in seen: seen.append(n)
+    if n not in seen and not n.startswith("ref-"): seen.append(n)
 print(" ".join(seen))' "$out/bench.json")
 	first=${backends%% *}
 	: >"$out/compare-backends.txt"
