@@ -216,10 +216,10 @@ static int shard_malloc(void *p, size_t size, unsigned long *handle)
 		if (i == home)
 			break;
 	}
-	if (refused) {
-		atomic_fetch_sub_explicit(&sp->shard[home].zp->alloc_enomem, refused - (err != 0),
+	/* Each shard that refused takes its count back, but the home shard on failure. */
+	for (unsigned int k = err ? 1 : 0; k < refused; k++)
+		atomic_fetch_sub_explicit(&sp->shard[(home + k) % sp->nr].zp->alloc_enomem, 1,
 					  memory_order_relaxed);
-	}
 	return err;
 }
 
