@@ -203,12 +203,10 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	for (int i = 1; i < argc; i++) {
-		char *end;
+		uint64_t v;
 
 		if (strncmp(argv[i], "-timeout=", 9) == 0) {
-			unsigned long v = strtoul(argv[i] + 9, &end, 10);
-
-			if (*end || end == argv[i] + 9 || v > 86400) {
+			if (cli_parse_u64(argv[i] + 9, 0, 86400, &v)) {
 				fprintf(stderr, "replay: bad %s: want seconds 0..86400\n", argv[i]);
 				return CLI_EXIT_USAGE;
 			}
