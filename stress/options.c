@@ -47,6 +47,9 @@ static const char usage_rest[] =
     "                         (default 10; 0 = no watchdog, e.g. under a debugger)\n"
     "  --inject-hang N        test the watchdog: after N operations owner 0 holds a\n"
     "                         slot lock for ever (0 = off)\n"
+    "  --bad-evict            test the evict contract check: the evict callback\n"
+    "                         returns 0 without freeing the object; a build with\n"
+    "                         debug checks must stop with \"zpool BUG:\"\n"
     "  --json                 print the summary as JSON\n"
     "  --progress             a progress line on stderr every 2 s (default: when\n"
     "                         stderr is a terminal)\n"
@@ -203,6 +206,7 @@ enum {
 	OPT_CHECK_EVERY,
 	OPT_HANG_SECONDS,
 	OPT_INJECT_HANG,
+	OPT_BAD_EVICT,
 	OPT_JSON,
 	OPT_PROGRESS,
 	OPT_HELP,
@@ -226,6 +230,7 @@ static const struct option long_opts[] = {
 	{ "check-every", required_argument, NULL, OPT_CHECK_EVERY },
 	{ "hang-seconds", required_argument, NULL, OPT_HANG_SECONDS },
 	{ "inject-hang", required_argument, NULL, OPT_INJECT_HANG },
+	{ "bad-evict", no_argument, NULL, OPT_BAD_EVICT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -293,6 +298,9 @@ static int apply_option(struct stress_opts *o, int opt, const char *arg, bool *s
 				    "seconds in [0, 86400]", &o->hang_seconds);
 	case OPT_INJECT_HANG:
 		return parse_u64("inject-hang", arg, 0, UINT64_MAX, &o->inject_hang);
+	case OPT_BAD_EVICT:
+		o->bad_evict = true;
+		return 0;
 	case OPT_JSON:
 		o->json = true;
 		return 0;
@@ -368,6 +376,12 @@ int stress_parse_options(int argc, char **argv, struct stress_opts *o)
 	if (o->shards > o->max_pages) {
 		fprintf(stderr, "zpool_stress: --shards %u needs --max-pages of at least %u\n",
 			o->shards, o->shards);
+		goto usage;
+	}
+	if (o->bad_evict && !zpool_debug_checks()) {
+		fputs("zpool_stress: --bad-evict needs a build with debug checks (without "
+		      "NDEBUG): only they can see the broken callback\n",
+		      stderr);
 		goto usage;
 	}
 	if (o->ops)

@@ -444,6 +444,11 @@ static int try_writeback(struct worker *w, unsigned long handle, const uint32_t 
 	}
 	/* Whatever happens next, the object must be intact now. */
 	verify_slot(w, hdr[0], s, w->evict_buf);
+	if (r->o->bad_evict) {
+		/* Claims a writeback it did not do: zpool_evict() must stop here. */
+		slot_unlock(s);
+		return 0;
+	}
 	if (r->o->fail_evict > 0.0 && rng_unit(w) < r->o->fail_evict) {
 		slot_unlock(s);
 		w->c.evict_refusals++;

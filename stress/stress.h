@@ -64,6 +64,8 @@
  * @hang_seconds: a thread that completes no operation for this long is a
  *	hang (watchdog.h); 0 = no watchdog
  * @inject_hang: after this many operations owner 0 hangs on purpose; 0 = off
+ * @bad_evict: the evict callback breaks its contract on purpose: it returns
+ *	0 without freeing the object, which the debug checks must stop
  * @command: the command line, for the replay line of a hang report
  */
 struct stress_opts {
@@ -88,6 +90,7 @@ struct stress_opts {
 	bool progress;
 	double hang_seconds;
 	uint64_t inject_hang;
+	bool bad_evict;
 	char *command;
 };
 
