@@ -380,8 +380,7 @@ static int mpool_check(void *p, char *why, size_t len)
 	int err = 0;
 
 	pthread_mutex_lock(&pool->lock);
-	list_for_each(pos, &pool->lru)
-	{
+	list_for_each(pos, &pool->lru) {
 		struct mobj *obj = list_entry(pos, struct mobj, lru);
 
 		if (obj->magic != MOBJ_LIVE || obj->under_reclaim) {

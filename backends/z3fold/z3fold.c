@@ -991,8 +991,7 @@ static int check_list(struct z3fold_pool *pool, struct list_head *head, int list
 	size_t n = 0;
 	int err;
 
-	list_for_each(pos, head)
-	{
+	list_for_each(pos, head) {
 		if (++n > pool->arena.max_pages)
 			return zpool_why(why, len, "a page list is longer than the arena");
 		err = check_list_page(pool, list_entry(pos, struct arena_page, list), list_index,
@@ -1010,8 +1009,7 @@ static int check_lru(struct z3fold_pool *pool, size_t *on_lru, size_t *headless,
 {
 	struct list_head *pos;
 
-	list_for_each(pos, &pool->lru)
-	{
+	list_for_each(pos, &pool->lru) {
 		struct arena_page *pg = list_entry(pos, struct arena_page, lru);
 		size_t nr = (size_t)(pg - pool->arena.pages);
 		unsigned int marks;

@@ -598,8 +598,7 @@ static int check_buddy_list(struct zbud_pool *pool, struct list_head *head, int 
 	size_t n = 0;
 	int err;
 
-	list_for_each(pos, head)
-	{
+	list_for_each(pos, head) {
 		if (++n > pool->arena.max_pages)
 			return zpool_why(why, len, "a buddy list is longer than the arena");
 		err = check_buddy_list_page(pool, list_entry(pos, struct arena_page, list),
@@ -647,8 +646,7 @@ static int zbud_check(void *p, char *why, size_t len)
 	if (!err)
 		err = check_buddy_list(pool, &pool->buddied, -1, &found, why, len);
 	if (!err) {
-		list_for_each(pos, &pool->lru)
-		{
+		list_for_each(pos, &pool->lru) {
 			struct arena_page *pg = list_entry(pos, struct arena_page, lru);
 			size_t nr = (size_t)(pg - pool->arena.pages);
 			unsigned int marks;

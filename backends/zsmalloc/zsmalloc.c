@@ -1041,8 +1041,7 @@ static struct zspage *find_compact_source(struct size_class *c)
 	struct list_head *pos;
 
 	for (unsigned int g = 1; g <= ZS_NR_PARTIAL; g++) {
-		list_for_each(pos, &c->fullness[g])
-		{
+		list_for_each(pos, &c->fullness[g]) {
 			struct zspage *zspage = list_entry(pos, struct zspage, list);
 
 			if (!atomic_load_explicit(&zspage->pinned, memory_order_acquire) ||
@@ -1059,8 +1058,7 @@ static struct zspage *find_compact_dest(struct size_class *c, const struct zspag
 	struct list_head *pos;
 
 	for (unsigned int g = ZS_NR_PARTIAL; g >= 1; g--) {
-		list_for_each(pos, &c->fullness[g])
-		{
+		list_for_each(pos, &c->fullness[g]) {
 			struct zspage *zspage = list_entry(pos, struct zspage, list);
 
 			if (zspage != src)
@@ -1288,8 +1286,7 @@ static int check_class(struct zs_pool *pool, struct size_class *c, size_t *zspag
 	for (unsigned int g = 0; g < ZS_NR_GROUPS; g++) {
 		struct list_head *pos;
 
-		list_for_each(pos, &c->fullness[g])
-		{
+		list_for_each(pos, &c->fullness[g]) {
 			int err;
 
 			if (++found > pool->arena.max_pages)
@@ -1316,8 +1313,7 @@ static int check_lru(struct zs_pool *pool, size_t zspages, char *why, size_t len
 	struct list_head *pos;
 	size_t on_lru = 0;
 
-	list_for_each(pos, &pool->lru)
-	{
+	list_for_each(pos, &pool->lru) {
 		struct zspage *zspage = list_entry(pos, struct zspage, lru);
 
 		if (++on_lru > zspages)

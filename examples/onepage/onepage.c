@@ -242,8 +242,7 @@ static int onepage_check(void *p, char *why, size_t len)
 
 	pthread_mutex_lock(&pool->lock);
 	pool->check_gen++;
-	list_for_each(pos, &pool->lru)
-	{
+	list_for_each(pos, &pool->lru) {
 		struct arena_page *pg = list_entry(pos, struct arena_page, lru);
 		size_t nr = (size_t)(pg - pool->arena.pages);
 
