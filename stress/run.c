@@ -853,14 +853,15 @@ static void wait_owners(struct run *r, double start, double until)
 	for (;;) {
 		double now = now_seconds(), wake = next;
 
-		if (until > 0 && now >= until)
-			return;
-		if (until <= 0 && atomic_load(&r->stop))
-			return;
+		/* Before the end check: a late wake-up still prints the line due. */
 		if (r->o->progress && now >= next) {
 			print_progress(r, now - start);
 			next += PROGRESS_EVERY;
 		}
+		if (until > 0 && now >= until)
+			return;
+		if (until <= 0 && atomic_load(&r->stop))
+			return;
 		if (until > 0 && until < wake)
 			wake = until;
 		if (until <= 0 && now + 0.1 < wake)
