@@ -99,6 +99,7 @@ row 2 "not a decimal number" "$root/fuzz/oss_fuzz_test.sh" x
 row 2 "unknown option" "$root/fuzz/oss_fuzz_test.sh" --bogus
 row 2 "out of range" "$root/zoo/run.sh" --jobs 0
 row 2 "unknown bug" "$root/zoo/run.sh" nosuch_bug
+row 2 "no results in" "$root/zoo/run.sh" --report-only --out "$tmp/zoo-empty"
 row 2 "not a decimal number" "$root/bench/run.sh" --reps 3x
 row 2 "not a decimal number" "$root/bench/shrink_cost.sh" --pages "64 1x"
 row 2 "not a decimal number" "$root/bench/make_traces.sh" --limit -5

@@ -201,7 +201,10 @@ out = pathlib.Path(sys.argv[1])
 command = (out / "command").read_text().strip() if (out / "command").exists() else "zoo/run.sh"
 rows = [json.loads(p.read_text()) for p in sorted((out / "results").glob("*.json"))]
 broken = sorted(p.name[:-len(".build-failed")] for p in (out / "results").glob("*.build-failed"))
-clean = next(r for r in rows if r["bug"] == "clean")
+clean = next((r for r in rows if r["bug"] == "clean"), None)
+if clean is None:
+    print(f"zoo: no results in {out}/results (run without --report-only first)", file=sys.stderr)
+    sys.exit(2 if not rows else 3)
 rows.remove(clean)
 if clean["caught_by"]:
     print(f"zoo: detectors fail on the clean code, so they prove nothing: {clean['caught_by']}"
