@@ -696,22 +696,25 @@ def check_builds(builds, backends):
 
 def main(argv):
     parser, args = parse_args(argv)
-    if args.check_args:
-        return 0
     report, workdir, builds = args.report, args.work, args.builds
     if args.readme_excerpt:
         if not (report / "summary.md").is_file():
             raise cli.UsageError(f"--readme-excerpt: no summary.md in {report}")
-        readme_excerpt(report)
+        if not args.check_args:
+            readme_excerpt(report)
         return 0
     backends = args.backend or registered_backends(args.extra_backends)
     fuzz_build, tsan_build = builds / "fuzz", builds / "tsan"
+    # Everything that can be checked without doing anything, checked before
+    # campaign.sh installs packages (--check-args) and before any work.
     if args.no_build:
         check_builds(builds, backends)
     if report == workdir:
         raise cli.UsageError("--report and --work must be different folders")
     cli.check_dir(workdir)
     cli.check_dir(report)
+    if args.check_args:
+        return 0
     cli.own_dir(workdir, "scripts/campaign.sh")
     locks = [lock_folder(workdir, "work")]
     cli.own_dir(report, "scripts/campaign.sh")

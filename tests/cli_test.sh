@@ -231,6 +231,8 @@ chmod +x "$fakebin"/*
 unset ZPOOL_NO_DEPS
 row 2 - env PATH="$fakebin:$PATH" "$root/scripts/test.sh" --bogus
 row 2 - env PATH="$fakebin:$PATH" "$root/scripts/campaign.sh" --bogus
+row 2 "not empty" env PATH="$fakebin:$PATH" "$root/scripts/campaign.sh" --report "$sentinel"
+row 3 "missing under" env PATH="$fakebin:$PATH" "$root/scripts/campaign.sh" --no-build --builds "$tmp/nob"
 [ ! -e "$tmp/installs" ] || { echo "FAIL: a usage error started apt-get: $(cat "$tmp/installs")" >&2; fails=$((fails + 1)); }
 row 0 - env PATH="$fakebin:$PATH" "$root/scripts/deps.sh"
 [ -e "$tmp/installs" ] || { echo "FAIL: deps.sh did not try to install with dpkg-query failing" >&2; fails=$((fails + 1)); }
