@@ -107,7 +107,10 @@ def check_dir(folder):
                          "give a folder of its own")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"'{folder}' exists and is not a folder")
-    if folder.is_dir() and not (folder / MARKER).exists() and any(folder.iterdir()):
+    # The checkout's build/ (git-ignored) belongs to the tools: folders in it
+    # made before markers existed are taken as theirs.
+    in_build = ROOT / "build" in real.parents
+    if folder.is_dir() and not in_build and not (folder / MARKER).exists() and any(folder.iterdir()):
         raise UsageError(f"'{folder}' is not empty and was not made by a zpool-harness tool "
                          f"(no {MARKER} in it); give a new or empty folder")
 

@@ -120,7 +120,10 @@ cli_own_dir() {
 	if [ -e "$dir" ] && [ ! -d "$dir" ]; then
 		cli_usage_error "'$dir' exists and is not a folder"
 	fi
-	if [ -d "$dir" ] && [ ! -e "$dir/$CLI_MARKER" ] && [ -n "$(ls -A "$dir")" ]; then
+	# The checkout's build/ (git-ignored) belongs to the tools: folders in it
+	# made before markers existed are taken as theirs.
+	if [ -d "$dir" ] && [ ! -e "$dir/$CLI_MARKER" ] && [ -n "$(ls -A "$dir")" ] &&
+		[[ "$(realpath -m -- "$dir")/" != "$CLI_ROOT/build/"?* ]]; then
 		cli_usage_error "'$dir' is not empty and was not made by a zpool-harness tool" \
 			"(no $CLI_MARKER in it); give a new or empty folder"
 	fi
