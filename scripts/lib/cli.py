@@ -107,9 +107,10 @@ def check_dir(folder):
                          "give a folder of its own")
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"'{folder}' exists and is not a folder")
-    # The checkout's build/ (git-ignored) belongs to the tools: folders in it
-    # made before markers existed are taken as theirs.
-    in_build = ROOT / "build" in real.parents
+    # The checkout's build/ and the campaign's default report/ and work/
+    # (all git-ignored for the tools) are the tools' own: folders there made
+    # before markers existed are taken as theirs.
+    in_build = ROOT / "build" in real.parents or real in (ROOT / "report", ROOT / "work")
     if folder.is_dir() and not in_build and not (folder / MARKER).exists() and any(folder.iterdir()):
         raise UsageError(f"'{folder}' is not empty and was not made by a zpool-harness tool "
                          f"(no {MARKER} in it); give a new or empty folder")
