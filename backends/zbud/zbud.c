@@ -339,7 +339,8 @@ static int zbud_alloc(void *p, size_t size, unsigned long *handle)
 			pages_nr_add(pool, 1);
 		pg = arena_alloc_page(&pool->arena);
 		if (!pg) {
-			pthread_mutex_unlock(&pool->lock);
+			if (!ZPOOL_BUG(alloc_enomem_keeps_lock))
+				pthread_mutex_unlock(&pool->lock);
 			return -ENOMEM;
 		}
 		if (!ZPOOL_BUG(alloc_failure_counts_page))
@@ -434,7 +435,7 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 	if (!zpool_can_evict(pool->zpool) || retries == 0)
 		return -EINVAL;
 	pthread_mutex_lock(&pool->lock);
-	for (unsigned int i = 0; i < retries; i++) {
+	for (unsigned int i = 0; i < retries || ZPOOL_BUG(reclaim_retries_forever); i++) {
 		/* Other reclaimers may hold every remaining page. */
 		if (list_empty(&pool->lru)) {
 			pthread_mutex_unlock(&pool->lock);
@@ -449,7 +450,7 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 			pthread_mutex_unlock(&pool->lock);
 		first_handle = buddy_chunks(pg, FIRST) ? encode_handle(pool, pg, FIRST) : 0;
 		last_handle = buddy_chunks(pg, LAST) ? encode_handle(pool, pg, LAST) : 0;
-		if (!ZPOOL_BUG(reclaim_encodes_unlocked))
+		if (!ZPOOL_BUG(reclaim_encodes_unlocked) && !ZPOOL_BUG(evict_under_pool_lock))
 			pthread_mutex_unlock(&pool->lock);
 
 		if (!first_handle || zpool_evict(pool->zpool, first_handle) == 0) {
@@ -457,7 +458,8 @@ static int zbud_reclaim_page(struct zbud_pool *pool, unsigned int retries)
 				zpool_evict(pool->zpool, last_handle);
 		}
 
-		pthread_mutex_lock(&pool->lock);
+		if (!ZPOOL_BUG(evict_under_pool_lock))
+			pthread_mutex_lock(&pool->lock);
 		if (!ZPOOL_BUG(reclaim_flag_leak))
 			pg->flags &= ~ARENA_PG_RECLAIM;
 		pool->reclaim_nr--;
