@@ -35,6 +35,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +52,18 @@ SANITIZER_ENV = {
     "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
     "TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1",
 }
+# Seconds a stopped step gets between SIGTERM and SIGKILL to its process group.
+KILL_GRACE = 5
+
+
+def deadline(budget, hang):
+    """A step's hard limit: its budget, twice the hang limit (a hang must last
+    the limit before it is seen, and the report of what hung takes its time
+    too), and a start-up and wind-down slack of a quarter of the budget, at
+    least 10 s. A step still running then is stopped and reported as a hang."""
+    return budget + 2 * hang + max(10, budget // 4)
+
+
 # (fuzz seconds per target, stress seconds per backend, bench profile)
 PROFILES = {
     "tiny": (3, 2, "quick"),
@@ -97,6 +110,11 @@ def parse_args(argv):
     p.add_argument("--merge", action="store_true",
                    help="merge new coverage from the work folder into corpus/ at the end")
     p.add_argument("--seed", type=positive_int, default=1, help="seed of the stress runs")
+    p.add_argument("--hang-seconds", type=positive_int, default=10, metavar="N",
+                   help="a fuzz input or a stress run that makes no progress for N s is a hang, "
+                        "reported as a finding (libFuzzer -timeout, the stress watchdog); each fuzz "
+                        "target, stress run and the bench are stopped at their budget + 2N s + a "
+                        "quarter of the budget (at least 10 s) and reported as a hang (default 10)")
     p.add_argument("--no-build", action="store_true", help="use the builds already in the build folder")
     p.add_argument("--builds", default="build", metavar="DIR",
                    help="folder holding the fuzz/ and tsan/ preset builds (default: build/)")
@@ -209,6 +227,42 @@ class Runner:
         self.check()
         return rc
 
+    def wait_bounded(self, proc, limit, tick=None):
+        """Wait for @proc at most @limit seconds, calling @tick every half second;
+        past the limit, stop its whole process group. True if it had to be stopped."""
+        end = time.monotonic() + limit
+        while True:
+            try:
+                proc.wait(timeout=0.5)
+                return False
+            except subprocess.TimeoutExpired:
+                pass
+            if tick:
+                tick()
+            if time.monotonic() >= end and not self.interrupted:
+                self.stop_group(proc)
+                return True
+
+    @staticmethod
+    def stop_group(proc):
+        """SIGTERM to the process group, SIGKILL to what is left after KILL_GRACE s."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=KILL_GRACE)
+            except subprocess.TimeoutExpired:
+                continue
+            # the leader is gone; stragglers of its group (fork-mode jobs) go now
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            break
+        proc.wait()
+
 
 def def_names(path):
     return re.findall(r"^ZPOOL_BACKEND\((\w+)\)", Path(path).read_text(), re.M)
@@ -292,8 +346,8 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
     before = count_files(seeds) + count_files(corpus)
     known_artifacts = set(os.listdir(artifacts))
     binary = build / "fuzz" / target
-    cmd = [str(binary), f"-max_total_time={args.fuzz_seconds}", "-max_len=4096",
-           "-print_final_stats=1", f"-artifact_prefix={artifacts}/"]
+    cmd = [str(binary), f"-max_total_time={args.fuzz_seconds}", f"-timeout={args.hang_seconds}",
+           "-max_len=4096", "-print_final_stats=1", f"-artifact_prefix={artifacts}/"]
     dict_file = ROOT / "fuzz" / f"{target}.dict"
     if dict_file.exists() and dict_file.stat().st_size:
         cmd.append(f"-dict={dict_file}")
@@ -304,11 +358,11 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
     figures = {"label": label, "target": target, "seconds": args.fuzz_seconds, "runs": 0,
                "exec_per_sec": 0, "cov": 0, "ft": 0, "corpus_before": before, "corpus_after": before,
                "findings": 0, "exit": None}
+    limit = deadline(args.fuzz_seconds, args.hang_seconds)
     start = time.monotonic()
-    with open(log, "w") as out:
-        proc = runner.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            bufsize=1, env=backend_env)
-        for line in proc.stdout:
+
+    def read_lines(stream, out):
+        for line in stream:
             out.write(line)
             m = FUZZ_LINE.search(line)
             if m:
@@ -319,10 +373,19 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
                 figures["runs"] = int(line.split(":")[-1])
             elif line.startswith("stat::average_exec_per_sec:"):
                 figures["exec_per_sec"] = int(line.split(":")[-1])
-            progress.show("fuzz", label, time.monotonic() - start, args.fuzz_seconds,
-                          f"exec/s {figures['exec_per_sec']} cov {figures['cov']} ft {figures['ft']}")
-        figures["exit"] = proc.wait()
+
+    with open(log, "w") as out:
+        proc = runner.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            bufsize=1, env=backend_env)
+        reader = threading.Thread(target=read_lines, args=(proc.stdout, out), daemon=True)
+        reader.start()
+        overran = runner.wait_bounded(proc, limit, lambda: progress.show(
+            "fuzz", label, time.monotonic() - start, args.fuzz_seconds,
+            f"exec/s {figures['exec_per_sec']} cov {figures['cov']} ft {figures['ft']}"))
+        reader.join(timeout=KILL_GRACE)
+        figures["exit"] = proc.returncode
     runner.child = None
+    figures["overran"] = overran
     figures["elapsed"] = round(time.monotonic() - start, 1)
     # libFuzzer's -fork figure is per job; the report gives all processes' runs per second.
     if figures["elapsed"] > 0:
@@ -330,7 +393,7 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
     figures["corpus_after"] = count_files(seeds) + count_files(corpus)
     new = sorted(set(os.listdir(artifacts)) - known_artifacts)
     new = [a for a in new if a.startswith(ARTIFACT_PREFIXES)]
-    if figures["exit"] not in (0, None) and not new and not runner.interrupted:
+    if figures["exit"] not in (0, None) and not new and not runner.interrupted and not overran:
         text = Path(log).read_text(errors="replace") if Path(log).exists() else ""
         if not any(m in text for m in CRASH_MARKERS):
             # No artifact and no report of a bug: libFuzzer could not run (a
@@ -338,15 +401,28 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
             raise cli.HarnessError(f"{label}: the fuzzer exited {figures['exit']} without a "
                                    f"finding; see {log}")
         new = ["(no reproducer written)"]
+    env_prefix = " ".join(f"{k}={v}" for k, v in backend_env.items()) + " " if backend_env else ""
     for a in new:
         path = artifacts / a
-        replay = (" ".join(f"{k}={v}" for k, v in backend_env.items()) + " " if backend_env else "")
-        replay += f"{binary} {path}" if path.exists() else f"{' '.join(cmd)}"
-        findings.append({"phase": "fuzz", "what": f"{label}: {a.split('-')[0]}",
+        # a replay of a hang must be bounded too: libFuzzer's own default is 1200 s
+        replay = env_prefix + (f"{binary} -timeout={args.hang_seconds} {path}" if path.exists()
+                               else " ".join(cmd))
+        what = (f"{label}: hang (an input ran over {args.hang_seconds} s)" if a.startswith("timeout-")
+                else f"{label}: {a.split('-')[0]}")
+        findings.append({"phase": "fuzz", "what": what,
+                         "kind": "hang" if a.startswith("timeout-") else "crash",
                          "reproducer": str(path) if path.exists() else None,
                          "replay": replay, "log": str(log), "report": first_report_lines(log),
                          "target": target, "binary": str(binary), "env": backend_env,
-                         "detector": f"fuzz/{label}"})
+                         "timeout": args.hang_seconds, "detector": f"fuzz/{label}"})
+    if overran:
+        new.append("(stopped at its deadline)")
+        findings.append({"phase": "fuzz", "kind": "hang",
+                         "what": f"{label}: hang (still running at its deadline of {limit} s, "
+                                 f"{args.fuzz_seconds} s planned: stopped)",
+                         "reproducer": None, "replay": env_prefix + " ".join(cmd), "log": str(log),
+                         "report": first_report_lines(log), "target": target, "binary": str(binary),
+                         "env": backend_env, "exit": figures["exit"], "detector": f"fuzz/{label}"})
     figures["findings"] = len(new)
     figures["stopped"] = runner.interrupted
     progress.phase_done(args.fuzz_seconds)
@@ -378,32 +454,44 @@ def stress_phase(runner, args, progress, build, backends, workdir, findings, res
         cmd = [str(build / "stress" / "zpool_stress"), "--backend", backend, "--threads", "4",
                "--reclaimers", "2", "--slots", "1024", "--max-pages", "64", "--fail-page-alloc", "0.01",
                "--fail-evict", "0.05", "--seed", str(args.seed), "--seconds", str(args.stress_seconds),
-               "--check-every", "20000", "--json"]
+               "--check-every", "20000", "--hang-seconds", str(args.hang_seconds), "--json"]
         log = workdir / f"stress-{backend}.log"
         out_json = workdir / f"stress-{backend}.json"
+        limit = deadline(args.stress_seconds, args.hang_seconds)
         start = time.monotonic()
         with open(out_json, "w") as out, open(log, "w") as err:
             proc = runner.popen(cmd, stdout=out, stderr=err)
-            while proc.poll() is None:
-                progress.show("stress", f"{backend} under TSan", time.monotonic() - start,
-                              args.stress_seconds)
-                time.sleep(0.5)
+            overran = runner.wait_bounded(proc, limit, lambda: progress.show(
+                "stress", f"{backend} under TSan", time.monotonic() - start, args.stress_seconds))
         runner.child = None
         if runner.interrupted:
             break
         rc = proc.returncode
-        entry = {"backend": backend, "exit": rc, "command": " ".join(cmd)}
+        entry = {"backend": backend, "exit": rc, "command": " ".join(cmd), "verdict": None}
         try:
             doc = json.loads(out_json.read_text())
+            entry["verdict"] = doc.get("verdict")
             entry.update(doc["results"][0])
-        except (ValueError, KeyError, IndexError):
+        except (ValueError, KeyError, IndexError, AttributeError):
             pass
+        if overran or (rc != 0 and "verdict: hang" in log.read_text(errors="replace")):
+            entry["verdict"] = "hang"
         results.append(entry)
-        if rc in (cli.EXIT_USAGE, cli.EXIT_HARNESS):
+        if rc in (cli.EXIT_USAGE, cli.EXIT_HARNESS) and not overran:
             raise cli.HarnessError(f"zpool_stress {backend} could not run (exit {rc}); see {log}")
         if rc != 0:
-            findings.append({"phase": "stress", "what": f"zpool_stress {backend} (TSan) exit {rc}",
-                             "reproducer": None, "replay": " ".join(cmd[:-1]),
+            if overran:
+                what = (f"zpool_stress {backend} (TSan): hang (still running at its deadline of "
+                        f"{limit} s, {args.stress_seconds} s planned: stopped)")
+            elif entry["verdict"] == "hang":
+                what = (f"zpool_stress {backend} (TSan): hang (no progress for {args.hang_seconds} s; "
+                        "the log says what every thread was doing)")
+            else:
+                what = f"zpool_stress {backend} (TSan) exit {rc}"
+            findings.append({"phase": "stress", "what": what,
+                             "kind": "hang" if entry["verdict"] == "hang" else "failure",
+                             "reproducer": None,
+                             "replay": " ".join(cmd[:-1]),
                              "log": str(log), "report": first_report_lines(log),
                              "command": cmd[:-1], "seed": args.seed, "threads": 4, "reclaimers": 2,
                              "backend": backend, "exit": rc, "detector": f"stress/tsan[{backend}]"})
@@ -417,22 +505,25 @@ def bench_phase(runner, args, progress, report):
     if args.profile == "tiny":
         cmd += ["--reps", "1"]
     log = report / "bench.log"
+    # the bench's planned time is a rough figure (a quick run takes about half
+    # of it here), so its deadline allows twice that
+    limit = deadline(2 * bench_seconds(args), args.hang_seconds)
     start = time.monotonic()
     with open(log, "w") as f:
         proc = runner.popen(cmd, stdout=f, stderr=subprocess.STDOUT)
-        while proc.poll() is None:
-            progress.show("bench", f"{args.bench} profile", time.monotonic() - start, bench_seconds(args))
-            time.sleep(0.5)
+        overran = runner.wait_bounded(proc, limit, lambda: progress.show(
+            "bench", f"{args.bench} profile", time.monotonic() - start, bench_seconds(args)))
     runner.child = None
     runner.check()
-    return {"exit": proc.returncode, "command": " ".join(cmd), "dir": out, "log": log}
+    return {"exit": proc.returncode, "command": " ".join(cmd), "dir": out, "log": log,
+            "overran": overran, "limit": limit}
 
 
 def bench_seconds(args):
     return {"off": 0, "quick": 60, "full": 600}[args.bench]
 
 
-def merge_phase(runner, build, workdir, progress):
+def merge_phase(runner, build, workdir, progress, hang_seconds):
     for target in FUZZ_TARGETS:
         new_dirs = sorted((workdir / "fuzz").glob("*"))
         sources = [str(d / "corpus") for d in new_dirs
@@ -440,7 +531,8 @@ def merge_phase(runner, build, workdir, progress):
         if not sources:
             continue
         progress.say(f"[merge] {target}: new coverage into corpus/{target}")
-        runner.run([str(build / "fuzz" / target), "-merge=1", str(ROOT / "corpus" / target)] + sources,
+        runner.run([str(build / "fuzz" / target), "-merge=1", f"-timeout={hang_seconds}",
+                    str(ROOT / "corpus" / target)] + sources,
                    workdir / f"merge-{target}.log")
 
 
@@ -469,7 +561,9 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
     if fuzz:
         lines.append(md_table(
             ["target", "runs", "exec/s", "cov (edges)", "features", "corpus before", "corpus after", "findings"],
-            [[f["label"] + (" (stopped)" if f["stopped"] else ""), f["runs"], f["exec_per_sec"], f["cov"],
+            [[f["label"] + (" (stopped)" if f["stopped"] else "")
+              + (" (stopped at its deadline: hang)" if f.get("overran") else ""),
+              f["runs"], f["exec_per_sec"], f["cov"],
               f["ft"], f["corpus_before"], f["corpus_after"], f["findings"]] for f in fuzz]))
         lines.append(f"\nruns and exec/s count every process of a target ({args.jobs} with -fork), over its "
                      "wall time; cov (edges) and features as libFuzzer counts them.")
@@ -482,7 +576,9 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
             ops = s.get("ops", {}).get("total", "?") if isinstance(s.get("ops"), dict) else s.get("ops", "?")
             rows.append([s["backend"], ops, s.get("evictions", "?"), s.get("evict_refusals", "?"),
                          s.get("injected_failures", s.get("injected_page_alloc_failures", "?")),
-                         s.get("bytes_lost", "?"), "passed" if s["exit"] == 0 else f"FAILED (exit {s['exit']})"])
+                         s.get("bytes_lost", "?"),
+                         "passed" if s["exit"] == 0 else "HANG" if s.get("verdict") == "hang"
+                         else f"FAILED (exit {s['exit']})"])
         lines.append(md_table(["backend", "ops", "evictions", "evict refusals survived",
                                "injected page-allocation failures survived", "bytes lost", "result"], rows))
         lines.append(f"\nCommand (per backend): `{stress[0]['command'].replace(str(ROOT) + '/', '')}`")
@@ -508,7 +604,9 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
         lines.append("None.")
     for i, f in enumerate(findings, 1):
         lines += [f"### {i}. {f['phase']}: {f['what']}", "",
-                  f"- reproducer: `{f['reproducer']}`" if f["reproducer"] else "- reproducer: none written",
+                  f"- reproducer: `{f['reproducer']}`" if f["reproducer"]
+                  else f"- reproducer: the seed (`--seed {f['seed']}`) in the replay command" if f.get("seed")
+                  else "- reproducer: none written",
                   f"- replay: `{f['replay']}`", f"- log: `{f['log']}`", "", "```"] + f["report"] + ["```", ""]
     text = "\n".join(lines) + "\n"
     (report / "summary.md").write_text(text)
@@ -752,12 +850,18 @@ def main(argv):
         if args.bench != "off":
             phases.start("bench")
             bench = bench_phase(runner, args, progress, report)
-            if bench["exit"] != 0:
+            if bench["overran"]:
+                findings.append({"phase": "bench", "kind": "hang",
+                                 "what": f"bench/run.sh: hang (still running at its deadline of "
+                                         f"{bench['limit']} s: stopped)",
+                                 "reproducer": None, "replay": bench["command"], "log": str(bench["log"]),
+                                 "report": first_report_lines(bench["log"]), "detector": "bench"})
+            elif bench["exit"] != 0:
                 error = f"bench/run.sh exited {bench['exit']}; see {bench['log']}"
-            phases.end("failed" if bench["exit"] != 0 else "passed")
+            phases.end("found" if bench["overran"] else "failed" if bench["exit"] != 0 else "passed")
         if args.merge:
             phases.start("merge")
-            merge_phase(runner, fuzz_build, workdir, progress)
+            merge_phase(runner, fuzz_build, workdir, progress, args.hang_seconds)
             phases.end("passed")
         progress.say("")
     except Interrupted:

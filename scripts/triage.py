@@ -553,7 +553,7 @@ def triage_fuzz(findings, progress, scratch):
             f["signature"] = None
             continue
         replayed += 1
-        rp = Replayer(f["binary"], f.get("env"))
+        rp = Replayer(f["binary"], f.get("env"), f.get("timeout", 25))
         rc, out = rp.run_file(f["reproducer"])
         sig = signature(out, rc)
         f["replay_exit"] = rc
@@ -658,7 +658,7 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
             bug.update({"target": rep["target"], "binary": rep["binary"], "env": rep.get("env") or {},
                         "reproducer": str(bdir / "reproducer"), "size": len(data),
                         "report": rep.get("report", [])})
-            rp = Replayer(rep["binary"], rep.get("env"))
+            rp = Replayer(rep["binary"], rep.get("env"), rep.get("timeout", 25))
             small = data
             if rep.get("reproduces_alone") and minimize_s > 0:
                 say(progress, f"[triage] {bug['id']}: reducing {len(data)} bytes ({minimize_s} s at most)")

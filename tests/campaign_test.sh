@@ -4,8 +4,9 @@
 # backend fuzzed and stressed, the benchmark table and plots present, the
 # HTML self-contained, no findings. Then a run stopped by SIGINT must still
 # write the report of what ran and exit 130, a run on a build with an
-# injected bug must report a finding that replays, and bad usage must
-# exit 2.
+# injected bug must report a finding that replays, a run on a build with an
+# injected deadlock must report the hang with its input, stop a target that
+# overruns its deadline and go on, and bad usage must exit 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -72,6 +73,41 @@ replay=$(sed -n 's/^- replay: `\(.*\)`$/\1/p' "$tmp/found/summary.md" | head -1)
 rc=0
 bash -c "$replay" >/dev/null 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "the reported replay command does not reproduce: $replay"
+
+# A hang: the zpool_ops_fuzzer of a mutant that calls the evict callback
+# under the pool lock deadlocks on the first reclaim; libFuzzer's -timeout
+# (--hang-seconds 2) must end that input and the campaign report it as a
+# hang with its input and a bounded replay command. The reclaim target is
+# replaced by a program that ignores SIGTERM and never ends (a hang
+# libFuzzer cannot stop): the campaign must stop it at its deadline, report
+# it, and still run the stress phase (the clean TSan build of the tiny run).
+cmake --preset fuzz -B "$tmp/hang/fuzz" -DZPOOL_BUG=evict_under_pool_lock >/dev/null
+cmake --build "$tmp/hang/fuzz" --target zpool_ops_fuzzer >/dev/null
+printf '#!/bin/sh\ntrap "" TERM INT ALRM\nwhile :; do sleep 1; done\n' \
+	>"$tmp/hang/fuzz/fuzz/zbud_reclaim_fuzzer"
+chmod +x "$tmp/hang/fuzz/fuzz/zbud_reclaim_fuzzer"
+ln -s "$PWD/build/tsan" "$tmp/hang/tsan"
+rc=0 start=$SECONDS
+python3 scripts/campaign.py --no-build --builds "$tmp/hang" --backend zbud --fuzz-seconds 1 \
+	--hang-seconds 2 --minimize-seconds 0 --no-c-reproducer --stress-seconds 1 --bench off --jobs 1 \
+	--report "$tmp/hung" --work "$tmp/hung-work" >"$tmp/hung.log" 2>&1 || rc=$?
+took=$((SECONDS - start))
+md=$tmp/hung/summary.md
+[ "$rc" -eq 1 ] || { cat "$tmp/hung.log"; fail "a campaign on a hang mutant exited $rc, not 1"; }
+grep -q "^### [0-9]*\. fuzz: zpool_ops_fuzzer\[zbud\]: hang (an input ran over 2 s)" "$md" ||
+	{ cat "$md"; fail "the deadlock was not reported as a hang"; }
+grep -q "^- reproducer: \`$tmp/hung-work/fuzz/.*/artifacts/timeout-" "$md" || fail "no timeout input reported"
+replay=$(grep -A3 "hang (an input ran over" "$md" | sed -n 's/^- replay: `\(.*\)`$/\1/p' | head -1)
+[[ "$replay" == *" -timeout=2 "* ]] || fail "the replay of a hang is not bounded: $replay"
+rc=0
+timeout 60 bash -c "$replay" >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "the hang's replay command exited $rc: $replay"
+grep -q "^### [0-9]*\. fuzz: zbud_reclaim_fuzzer: hang (still running at its deadline of 15 s" "$md" ||
+	fail "the target that overran its deadline was not reported"
+grep -q "^| zbud | [1-9][0-9]* | .* | passed |$" "$md" || fail "the stress phase did not run after the hang"
+# plan: 1 + 1 s fuzz, 1 s stress; each step may take budget + 2 * 2 + 10 s, stopping one 5 s more
+[ "$took" -le 60 ] || fail "the hang campaign took ${took}s, over its bound"
+[ -z "$(pgrep -f "$tmp/hang/fuzz" || true)" ] || fail "a hung target was left running"
 
 rc=0
 scripts/campaign.sh --backend no-such-backend >/dev/null 2>&1 || rc=$?
