@@ -327,7 +327,7 @@ def first_report_lines(log, limit=12):
     """The first lines of the sanitizer or harness report in a log."""
     lines = Path(log).read_text(errors="replace").splitlines() if Path(log).exists() else []
     markers = ("==ERROR", "ERROR: ", "runtime error", "zpool BUG", "MISMATCH", "mismatch",
-               "WARNING: ThreadSanitizer", "deadly signal", "SUMMARY:", "FAIL")
+               "WARNING: ThreadSanitizer", "deadly signal", "SUMMARY:", "FAIL", "zpool_stress: HANG")
     for i, line in enumerate(lines):
         if any(m in line for m in markers):
             return lines[i:i + limit]
@@ -384,6 +384,8 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
             f"exec/s {figures['exec_per_sec']} cov {figures['cov']} ft {figures['ft']}"))
         reader.join(timeout=KILL_GRACE)
         figures["exit"] = proc.returncode
+        if overran:
+            out.write(f"ERROR: campaign: hang: still running at its deadline of {limit} s; stopped\n")
     runner.child = None
     figures["overran"] = overran
     figures["elapsed"] = round(time.monotonic() - start, 1)
@@ -463,6 +465,8 @@ def stress_phase(runner, args, progress, build, backends, workdir, findings, res
             proc = runner.popen(cmd, stdout=out, stderr=err)
             overran = runner.wait_bounded(proc, limit, lambda: progress.show(
                 "stress", f"{backend} under TSan", time.monotonic() - start, args.stress_seconds))
+            if overran:
+                err.write(f"ERROR: campaign: hang: still running at its deadline of {limit} s; stopped\n")
         runner.child = None
         if runner.interrupted:
             break
