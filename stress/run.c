@@ -782,23 +782,29 @@ static void *compactor_main(void *arg)
 	int err;
 
 	self = w;
+	watch_op(w->watch, WATCH_COMPACT, WATCH_NO_SLOT);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		if (paused)
-			pthread_rwlock_rdlock(&r->pause);
+			rwlock_shared(w, &r->pause, CALL_PAUSE_SHARED);
+		watch_call(w->watch, CALL_COMPACT, WATCH_NO_SLOT, 0);
 		err = zpool_compact(r->pool, &freed);
+		watch_return(w->watch);
 		if (paused)
 			pthread_rwlock_unlock(&r->pause);
 		if (err == -EOPNOTSUPP)
 			break;
 		if (err)
 			die("zpool_compact() returned %d", err);
+		watch_done(w->watch);
 		if (!freed)
 			sched_yield();
 	}
+	watch_op(w->watch, WATCH_EXITED, WATCH_NO_SLOT);
 	return NULL;
 }
 
 static void *(*const role_main[])(void *) = { owner_main, reclaimer_main, compactor_main };
+static const char *const role_names[] = { "owner", "reclaimer", "compactor" };
 
 /* Owners first, then reclaimers, then compactors. */
 static unsigned int role_of(const struct stress_opts *o, unsigned int i)
@@ -1076,7 +1082,7 @@ int stress_run_backend(const struct stress_opts *o, const char *backend, struct 
 		workers[i].id = i;
 		workers[i].watch = &r.watch[i];
 		r.watch[i].id = i;
-		r.watch[i].role = i < o->threads ? "owner" : i < nr ? "reclaimer" : "main";
+		r.watch[i].role = i == nr ? "main" : role_names[role_of(o, i)];
 		watch_op(&r.watch[i], WATCH_IDLE, WATCH_NO_SLOT);
 		rng_seed(&workers[i], o->seed);
 	}

@@ -16,7 +16,8 @@
  * stuck: the watchdog writes what every thread was doing, with
  * "verdict: hang", and ends the process with STRESS_EXIT_MISMATCH (a hang
  * is a finding like a lost byte). It writes with write(2) and leaves with
- * _exit(): the stuck threads may hold stdio's or the allocator's locks.
+ * the exit_group system call: the stuck threads may hold stdio's or the
+ * allocator's locks, and exit hooks would wait for them or report on them.
  */
 #ifndef ZPOOL_STRESS_WATCHDOG_H
 #define ZPOOL_STRESS_WATCHDOG_H
@@ -34,6 +35,7 @@ enum watch_op {
 	WATCH_INVALIDATE,
 	WATCH_SWAPIN,
 	WATCH_SHRINK,
+	WATCH_COMPACT,
 	WATCH_CHECK,
 	WATCH_FINAL,
 	WATCH_JOIN,
@@ -48,6 +50,7 @@ enum watch_call {
 	CALL_MAP,
 	CALL_UNMAP,
 	CALL_SHRINK,
+	CALL_COMPACT,
 	CALL_CHECK,
 	CALL_STATS,
 	CALL_DESTROY,
@@ -79,7 +82,7 @@ struct watch_level {
 
 /**
  * struct stress_watch - one thread's published state
- * @role: "owner", "reclaimer" or "main"
+ * @role: "owner", "reclaimer", "compactor" or "main"
  * @id: the thread's number in reports
  * @op: enum watch_op
  * @op_slot: the slot the operation is on, or WATCH_NO_SLOT
