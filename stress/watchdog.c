@@ -200,9 +200,13 @@ static void describe_level(const struct stress_watchdog *wd, struct watch_level 
 	}
 }
 
+/*
+ * Idle and exited threads are not watched, and neither is the main thread
+ * while it joins the others: it waits for them, and they are watched.
+ */
 static bool is_watched(unsigned int op)
 {
-	return op != WATCH_IDLE && op != WATCH_EXITED;
+	return op != WATCH_IDLE && op != WATCH_EXITED && op != WATCH_JOIN;
 }
 
 static const char *op_name(unsigned int op)

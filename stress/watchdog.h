@@ -26,7 +26,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The operation a thread is in; WATCH_IDLE and WATCH_EXITED are not watched. */
+/*
+ * The operation a thread is in. WATCH_IDLE, WATCH_EXITED and WATCH_JOIN (the
+ * main thread waiting for the others, which are watched) are not watched.
+ */
 enum watch_op {
 	WATCH_IDLE,
 	WATCH_EXITED,
