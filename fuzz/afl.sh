@@ -19,7 +19,8 @@
 #                zbud_reclaim_fuzzer
 #
 # The build compiles the same sources as oss-fuzz/build.sh (zpool/*.c and
-# each backend of backends/backends.def) with AFL_USE_ASAN and AFL_USE_UBSAN,
+# each backend of backends/backends.def and ZPOOL_EXTRA_BACKENDS, listed by
+# scripts/lib/backends.sh) with AFL_USE_ASAN and AFL_USE_UBSAN,
 # and links /usr/lib/afl/libAFLDriver.a (or -fsanitize=fuzzer, which
 # afl-clang-fast turns into the same driver, if the archive is elsewhere).
 # The run is made for a shared CI machine: no CPU binding, no CPU frequency
@@ -67,12 +68,13 @@ done
 build_target() {
 	local engine=/usr/lib/afl/libAFLDriver.a backends objs=() f o
 	[ -f "$engine" ] || engine=-fsanitize=fuzzer
-	backends=$(sed -n 's/^ZPOOL_BACKEND(\([a-z0-9_]*\)).*/\1/p' "$root/backends/backends.def")
-	[ -n "$backends" ] || { echo "afl.sh: no ZPOOL_BACKEND lines in backends.def" >&2; exit 1; }
+	. "$root/scripts/lib/backends.sh"
+	zpool_backends "$root" "$build/generated" || exit 1
 	mkdir -p "$build/obj"
 	export AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1
-	local cflags=(-O1 -g -std=gnu11 -I"$root/include" -I"$root/zpool" -I"$root/backends")
-	for f in "$root"/zpool/*.c $(for b in $backends; do echo "$root/backends/$b/"*.c; done); do
+	local cflags=(-O1 -g -std=gnu11 -I"$root/include" -I"$build/generated" -I"$root/zpool"
+		-I"$root/backends")
+	for f in "$root"/zpool/*.c "${ZPOOL_BACKEND_SOURCES[@]}"; do
 		o=$build/obj/$(echo "${f#"$root"/}" | tr / _).o
 		afl-clang-fast "${cflags[@]}" -c "$f" -o "$o"
 		objs+=("$o")

@@ -11,8 +11,7 @@
 # <fuzzer>_seed_corpus.zip (corpus/<fuzzer>/ plus its regressions),
 # <fuzzer>.dict (if not empty) and <fuzzer>.options.
 # ZPOOL_EXTRA_BACKENDS (folders separated by ';') adds out-of-tree backends
-# as cmake/backends.cmake does: each folder's .c files, named by the
-# ZPOOL_BACKEND(name) lines of its backend.def or by the folder.
+# as cmake/backends.cmake does (scripts/lib/backends.sh).
 # It takes no arguments
 # but --help and --version. Exit status: 0 built, 2 usage, 1 a step failed.
 case "${1:-}" in
@@ -28,30 +27,10 @@ build=$WORK/zpool-build
 rm -rf "$build"
 mkdir -p "$build" "$OUT"
 
-backends=$(sed -n 's/^ZPOOL_BACKEND(\([a-z0-9_]*\)).*/\1/p' "$src/backends/backends.def")
-[ -n "$backends" ] || { echo "build.sh: no ZPOOL_BACKEND lines in backends.def" >&2; exit 1; }
-sources=("$src"/zpool/*.c)
-for b in $backends; do
-	ls "$src/backends/$b/"*.c >/dev/null 2>&1 ||
-		{ echo "build.sh: backend $b has no .c file" >&2; exit 1; }
-	sources+=("$src/backends/$b/"*.c)
-done
-IFS=';' read -r -a extra <<<"${ZPOOL_EXTRA_BACKENDS:-}"
-for dir in "${extra[@]}"; do
-	[ -n "$dir" ] || continue
-	ls "$dir/"*.c >/dev/null 2>&1 || { echo "build.sh: $dir has no .c file" >&2; exit 1; }
-	if [ -f "$dir/backend.def" ]; then
-		names=$(sed -n 's/^ZPOOL_BACKEND(\([a-z0-9_]*\)).*/\1/p' "$dir/backend.def")
-	else
-		names=$(basename "$dir")
-	fi
-	[ -n "$names" ] || { echo "build.sh: $dir/backend.def names no backend" >&2; exit 1; }
-	backends="$backends $names"
-	sources+=("$dir/"*.c)
-done
-# The registry zpool.c includes: every backend, in-tree first.
-mkdir -p "$build/generated"
-for b in $backends; do echo "ZPOOL_BACKEND($b)"; done >"$build/generated/backends.def"
+. "$src/scripts/lib/backends.sh"
+zpool_backends "$src" "$build/generated" || { echo "build.sh: no backend list" >&2; exit 1; }
+backends=${ZPOOL_BACKEND_NAMES[*]}
+sources=("$src"/zpool/*.c "${ZPOOL_BACKEND_SOURCES[@]}")
 
 objs=()
 for f in "${sources[@]}"; do
