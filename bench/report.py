@@ -417,6 +417,31 @@ def main(argv):
                          "zbud", "pool/bound %s..%s (worst %s)"
                          % (fmt(min(v for _, v in vals), 4), fmt(worst[1], 4), worst[0]),
                          "met" if worst[1] <= 1.01 else "NOT met"])
+    # Issue 12: no backend's alloc+free slower than 3x the malloc baseline;
+    # z3fold's pool pages between zbud's and zsmalloc's on every trace.
+    if "malloc" in backends:
+        for b in backends:
+            ratios = [(t, get("alloc_free", b, t), get("alloc_free", "malloc", t)) for t in traces]
+            ratios = [(t, x["cpu_time"] / m["cpu_time"]) for t, x, m in ratios if x and m]
+            if b != "malloc" and ratios:
+                worst = max(ratios, key=lambda v: v[1])
+                rows.append(["alloc+free no slower than 3x malloc, every trace", b,
+                             "%s/malloc time %s..%s (worst %s)"
+                             % (b, fmt(min(v for _, v in ratios)), fmt(worst[1]), worst[0]),
+                             "met" if worst[1] <= 3 else "NOT met"])
+    if {"zbud", "z3fold", "zsmalloc"} <= set(backends):
+        for suffix, what in (("", "filled"), ("_churn", "after churn")):
+            outside = []
+            for t in traces:
+                zb, z3, zs = (get("density", b, t) for b in ("zbud", "z3fold", "zsmalloc"))
+                if zb and z3 and zs:
+                    p = [m["pool_pages" + suffix] for m in (zs, z3, zb)]
+                    if not p[0] <= p[1] <= p[2]:
+                        outside.append("%s (%d, %d, %d)" % (t, p[0], p[1], p[2]))
+            rows.append(["z3fold pool pages between zsmalloc's and zbud's, every trace, " + what,
+                         "z3fold", "outside (zsmalloc, z3fold, zbud): " + "; ".join(outside)
+                         if outside else "inside on every trace",
+                         "NOT met" if outside else "met"])
     for b in backends:
         row = shrink_target(b, cost, ns_of.get(b))
         if row:

@@ -759,19 +759,26 @@ uint64_t bound_pairs(const std::vector<uint16_t> &sizes)
 }
 
 /*
- * Three objects a page (z3fold-style), 64 chunks of 64 bytes of which the
- * page header takes one. Optimal packing in triples is a 3-partition
- * problem, so this is a lower bound, not an optimum: a page per three
- * objects, and a page per 63 chunks of objects.
+ * Three objects a page (z3fold-style): 256 chunks of 16 bytes, of which the
+ * page header takes one; an object of more than 254 chunks has a page of
+ * its own (headless). Optimal packing in triples is a 3-partition problem,
+ * so this is a lower bound, not an optimum: a page per headless object,
+ * and for the others a page per three objects and per 255 chunks.
  */
 uint64_t bound_triples(const std::vector<uint16_t> &sizes)
 {
-	const unsigned chunks = 63;
-	uint64_t total = 0;
+	const unsigned chunk = 16, usable = ZPOOL_PAGE_SIZE / chunk - 1;
+	uint64_t total = 0, shared = 0, headless = 0;
 
-	for (unsigned x : sorted_chunks(sizes, ZPOOL_PAGE_SIZE / 64))
-		total += x;
-	return std::max<uint64_t>((sizes.size() + 2) / 3, (total + chunks - 1) / chunks);
+	for (unsigned x : sorted_chunks(sizes, chunk)) {
+		if (x > usable - 1) {
+			headless++;
+		} else {
+			total += x;
+			shared++;
+		}
+	}
+	return headless + std::max<uint64_t>((shared + 2) / 3, (total + usable - 1) / usable);
 }
 
 /*
@@ -798,7 +805,7 @@ const struct {
 	uint64_t (*pages)(const std::vector<uint16_t> &sizes);
 } g_bounds[] = {
 	{ "zbud", "optimal pairing, 2 objects a page, 64-byte chunks", bound_pairs },
-	{ "z3fold", "lower bound, 3 objects a page, 63 64-byte chunks", bound_triples },
+	{ "z3fold", "lower bound, 3 objects a page, 255 16-byte chunks", bound_triples },
 	{ "zsmalloc", "lower bound, 16-byte size classes from 32", bound_classes },
 	{ "malloc", "ideal (no page structure)", bound_ideal },
 };
