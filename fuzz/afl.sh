@@ -15,8 +15,7 @@
 #                emptied first. DIR must be new, empty or made by a
 #                zpool-harness tool (.zpool-harness-owned), else exit 2
 #   --no-build   use the binary already in the build directory
-#   target       zpool_ops_fuzzer (default), zpool_diff_fuzzer or
-#                zbud_reclaim_fuzzer
+#   target       a target of fuzz/targets.txt (default zpool_ops_fuzzer)
 #
 # The build compiles the same sources as oss-fuzz/build.sh (zpool/*.c and
 # each backend of backends/backends.def and ZPOOL_EXTRA_BACKENDS, listed by
@@ -38,7 +37,7 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/cli.sh"
 cli_init fuzz/afl.sh
 root=$CLI_ROOT
-targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
+mapfile -t targets < <("$root/fuzz/targets.sh")
 seconds=10 timeout=10 build=$root/build/afl out=$root/build/afl-out do_build=1 target=zpool_ops_fuzzer
 
 while [ $# -gt 0 ]; do
@@ -79,8 +78,12 @@ build_target() {
 		afl-clang-fast "${cflags[@]}" -c "$f" -o "$o"
 		objs+=("$o")
 	done
-	afl-clang-fast "${cflags[@]}" -c "$root/fuzz/$target.c" -o "$build/obj/$target.o"
-	afl-clang-fast++ "$build/obj/$target.o" "${objs[@]}" $engine -lpthread -o "$build/$target"
+	for f in $("$root/fuzz/targets.sh" --harness) "$root/fuzz/$target.c"; do
+		o=$build/obj/$(echo "${f#"$root"/}" | tr / _).o
+		afl-clang-fast "${cflags[@]}" -c "$f" -o "$o"
+		objs+=("$o")
+	done
+	afl-clang-fast++ "${objs[@]}" $engine -lpthread -lm -o "$build/$target"
 }
 
 if [ $do_build = 1 ]; then

@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
 done
 cli_clean_dir "$out"
 trap 'cli_fail "a step failed (line $LINENO)"' ERR
-targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
+mapfile -t targets < <("$root/fuzz/targets.sh")
 flags="-fprofile-instr-generate -fcoverage-mapping"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
 	-DCMAKE_C_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" -DZPOOL_SANITIZE= \

@@ -29,7 +29,7 @@ export CXXFLAGS="$CFLAGS" LIB_FUZZING_ENGINE=-fsanitize=fuzzer
 "$root/.clusterfuzzlite/build.sh" >/dev/null || # same build through the CFLite entry
 	cli_fail ".clusterfuzzlite/build.sh failed"
 
-for t in zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer; do
+for t in $("$root/fuzz/targets.sh"); do
 	for f in "$t" "${t}_seed_corpus.zip" "$t.options"; do
 		[ -s "$OUT/$f" ] || cli_fail "\$OUT/$f missing"
 	done

@@ -20,7 +20,7 @@
 #                writes into DIR/T (default: the repository's corpus/)
 #   --build DIR  build directory (default build/fuzz, the fuzz preset's)
 #   --no-build   use the binaries already in the build directory
-#   target...    default: all targets
+#   target...    default: all targets (fuzz/targets.txt)
 #
 # Prints one line per target:
 #   FUZZ-SUMMARY target=T seconds=N execs=E exec_per_sec=X cov=C ft=F result=ok|FAIL|HANG
@@ -34,7 +34,7 @@ set -euo pipefail
 . "$(dirname "$0")/../scripts/lib/cli.sh"
 cli_init fuzz/run.sh
 root=$CLI_ROOT
-all_targets=(zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer)
+mapfile -t all_targets < <("$root/fuzz/targets.sh")
 seconds=20 timeout=10 jobs=1 work=$root/build/fuzz-work build=$root/build/fuzz merge=0 do_build=1
 corpus=$root/corpus
 targets=()

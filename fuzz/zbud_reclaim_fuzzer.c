@@ -6,7 +6,7 @@
  * callbacks that do what the contract allows them to: evict for real,
  * fail, map and read the object first, free the other buddy of the page
  * (which zbud must defer, the page being under reclaim), allocate again,
- * or drop the object. The zbud page model of fuzz_helpers.h predicts
+ * or drop the object. The zbud page model (zbud_model.c) predicts
  * which handle each callback receives (LRU tail, first buddy, then the last
  * only if the first was evicted, even when the last was freed meanwhile),
  * when the page is freed, the reclaimed count and the return code
@@ -23,7 +23,9 @@
  * 4 free the other buddy then evict, 5 free the other buddy then fail,
  * 6 allocate then evict, 7 drop (free without storing) and return 0.
  */
-#include "fuzz_helpers.h"
+#include "harness.h"
+
+#include <errno.h>
 
 static uint8_t store[FZ_SLOTS][ZPOOL_PAGE_SIZE];
 static struct fz_harness harness;
@@ -33,12 +35,12 @@ static size_t cb_alloc_size;
 /* The owner frees the other live buddy of @handle's page, if there is one. */
 static void free_other_buddy(struct fz_harness *h, unsigned long handle)
 {
-	int i = zm_find(h, handle);
+	int i = zm_find(&h->zm, handle);
 
 	if (i < 0)
 		fz_fail(h, -1, "evict: handle %#lx on no page of the model", handle);
 	for (int b = 0; b < 2; b++) {
-		int t = h->pages[i].bud[b];
+		int t = h->zm.pages[i].bud[b];
 
 		if (t >= 0 && h->obj[t].handle != handle) {
 			fz_free(h, t);
@@ -76,14 +78,14 @@ static int reclaim_policy(struct fz_harness *h, int s, unsigned long handle)
 		break;
 	case 7:
 		fz_free(h, s);
-		fz_check_pool(h);
+		fz_check_op(h);
 		return 0;
 	}
-	fz_check_pool(h);
+	fz_check_op(h);
 	if (ret)
 		return ret;
 	fz_evict_to_store(h, s);
-	fz_check_pool(h);
+	fz_check_op(h);
 	return 0;
 }
 
@@ -145,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (h->op = 0; h->op < FZ_MAX_OPS && !fz_done(&r); h->op++) {
 		if (!run_op(h, &r))
 			break;
-		fz_check_pool(h);
+		fz_after_op(h);
 	}
 	fz_teardown(h);
 	return 0;

@@ -3,19 +3,19 @@
  * zpool_diff_fuzzer.c - one operation sequence against a backend and malloc
  *
  * The backend is ZPOOL_FUZZ_BACKEND if set (the campaign runs one per
- * backend), else byte 0 picks one of the registered backends other than
- * malloc (byte 0 of 0 is zbud). Both pools get DIFF_PAGES pages and no
- * fault injection; with at most FZ_SLOTS objects neither can run out (a
- * backend needs at most one zspage of 8 pages per object, malloc about
- * 4.2 KiB), so everything the contract fixes must agree:
- * alloc's return code for every size, the bytes read back, and the bytes
- * reloaded after eviction. Which objects shrink evicts is the backend's
- * choice, so slots may be live in one pool and evicted in the other; an
- * operation applies to each pool where the slot is in the state it needs,
- * and results are compared where both ran. Free drops the object from the
- * pool or the backing store, and write needs the slot live in both, so a
- * slot always holds the same object in both (or none). Each pool is also checked
- * against its own model, as in zpool_ops_fuzzer.
+ * backend: scope vs-malloc in targets.txt), else byte 0 picks one of the
+ * registered backends other than malloc (byte 0 of 0 is the first). Both
+ * pools get DIFF_PAGES pages and no fault injection; with at most FZ_SLOTS
+ * objects neither can run out (a backend needs at most one zspage of 8
+ * pages per object, malloc about 4.2 KiB), so everything the contract
+ * fixes must agree: alloc's return code for every size, the bytes read
+ * back, and the bytes reloaded after eviction. Which objects shrink evicts
+ * is the backend's choice, so slots may be live in one pool and evicted in
+ * the other; an operation applies to each pool where the slot is in the
+ * state it needs, and results are compared where both ran. Free drops the
+ * object from the pool or the backing store, and write needs the slot live
+ * in both, so a slot always holds the same object in both (or none). Each
+ * pool is also checked against its own model, as in zpool_ops_fuzzer.
  *
  * Input: byte 0 the backend (index among the backends other than malloc,
  * modulo their number; the ops corpora replay here), then opcode bytes b:
@@ -23,7 +23,11 @@
  *   0 alloc u16 size   1 free   2 write u8 seed   3 verify
  *   4 shrink u8 pages (% 4), u32 evict mask       5 reload
  */
-#include "fuzz_helpers.h"
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define DIFF_PAGES (8 * FZ_SLOTS)
 
@@ -94,10 +98,10 @@ static void compare_bytes(struct fz_harness *a, struct fz_harness *b, int s)
 static bool run_op(struct fz_reader *r, unsigned int op)
 {
 	uint8_t b = fz_u8(r), seed = 0;
-	int s = b >> 3, err[2] = { 1, 1 };
+	int s = b >> 3, err[2];
 	unsigned int pages = 0;
 	uint32_t mask = 0;
-	bool both_live;
+	bool all_live = true;
 	size_t size = 0;
 
 	switch (b % 6) {
@@ -114,11 +118,13 @@ static bool run_op(struct fz_reader *r, unsigned int op)
 	}
 	if (r->short_read)
 		return false;
-	both_live = pools[0].obj[s].state == FZ_LIVE && pools[1].obj[s].state == FZ_LIVE;
-	for (int p = 0; p < 2; p++) {
+	for (unsigned int p = 0; p < 2; p++)
+		all_live &= pools[p].obj[s].state == FZ_LIVE;
+	for (unsigned int p = 0; p < 2; p++) {
 		struct fz_harness *h = &pools[p];
 		enum fz_state state = h->obj[s].state;
 
+		err[p] = 1; /* did not run */
 		h->op = op;
 		switch (b % 6) {
 		case 0:
@@ -132,8 +138,8 @@ static bool run_op(struct fz_reader *r, unsigned int op)
 			h->obj[s].state = FZ_EMPTY;
 			break;
 		case 2:
-			/* Only where live in both, so the slots keep one content. */
-			if (both_live)
+			/* Only where live in every pool, so the slots keep one content. */
+			if (all_live)
 				fz_write(h, s, seed, NULL);
 			break;
 		case 3:
@@ -148,15 +154,17 @@ static bool run_op(struct fz_reader *r, unsigned int op)
 				fz_reload(h, s);
 			break;
 		}
-		fz_check_pool(h);
+		fz_after_op(h);
 	}
-	if (b % 6 == 0 && err[0] != 1 && err[1] != 1 && err[0] != err[1])
-		fz_fail(&pools[0], s, "alloc(%zu): %s returned %d, %s returned %d", size,
-			pools[0].name, err[0], pools[1].name, err[1]);
-	if (b % 6 == 4 && pages == 0 && err[0] != err[1])
-		fz_fail(&pools[0], s, "shrink(0): %s returned %d, %s returned %d", pools[0].name,
-			err[0], pools[1].name, err[1]);
-	compare_bytes(&pools[0], &pools[1], s);
+	for (unsigned int p = 1; p < 2; p++) {
+		if (b % 6 == 0 && err[0] != 1 && err[p] != 1 && err[0] != err[p])
+			fz_fail(&pools[0], s, "alloc(%zu): %s returned %d, %s returned %d", size,
+				pools[0].name, err[0], pools[p].name, err[p]);
+		if (b % 6 == 4 && pages == 0 && err[0] != err[p])
+			fz_fail(&pools[0], s, "shrink(0): %s returned %d, %s returned %d",
+				pools[0].name, err[0], pools[p].name, err[p]);
+		compare_bytes(&pools[0], &pools[p], s);
+	}
 	return true;
 }
 

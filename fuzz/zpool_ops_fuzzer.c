@@ -22,14 +22,17 @@
  *               whether evict call k (mod 32) succeeds
  *     5 reload  an evicted object from the backing store
  *     6 destroy and recreate: u8 pages, u8 fault; -EBUSY while live
- * Every result goes through the shadow model of fuzz_helpers.h; at the end
+ * Every result goes through the shadow model (harness.h); at the end
  * everything is freed and the pool must be empty and destroyable.
  *
  * ZPOOL_FUZZ_SHARDS=N (2..64) makes every pool a sharded pool of N shards
  * (capacities below N raised to N), with the same inputs: the sharded
  * configuration, checked against the model without zbud's page model.
  */
-#include "fuzz_helpers.h"
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 static uint8_t store[FZ_SLOTS][ZPOOL_PAGE_SIZE];
 static struct fz_harness harness;
@@ -141,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (h->op = 0; h->op < FZ_MAX_OPS && !fz_done(&r); h->op++) {
 		if (!run_op(h, &r))
 			break;
-		fz_check_pool(h);
+		fz_after_op(h);
 	}
 	fz_teardown(h);
 	return 0;

@@ -6,8 +6,9 @@
 # Uses only what the fuzzing infrastructure provides: $CC, $CFLAGS (sanitizer
 # and coverage flags of the engine), $LIB_FUZZING_ENGINE, $SRC, $WORK, $OUT.
 # Compiles zpool/*.c and backends/<name>/*.c for every ZPOOL_BACKEND(name)
-# line of backends/backends.def (as the CMake build does), links each target
-# with the engine, and puts in $OUT per fuzzer: the binary,
+# line of backends/backends.def (as the CMake build does), and the fuzz
+# harness library (fuzz/targets.sh --harness) once, links each target of
+# fuzz/targets.txt with both and the engine, and puts in $OUT per fuzzer: the binary,
 # <fuzzer>_seed_corpus.zip (corpus/<fuzzer>/ plus its regressions),
 # <fuzzer>.dict (if not empty) and <fuzzer>.options.
 # ZPOOL_EXTRA_BACKENDS (folders separated by ';') adds out-of-tree backends
@@ -41,11 +42,21 @@ for f in "${sources[@]}"; do
 done
 ar rcs "$build/libzpool.a" "${objs[@]}"
 
-for t in zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer; do
+# The shadow model and input reader, built once for every target.
+hobjs=()
+for f in $("$src/fuzz/targets.sh" --harness); do
+	o=$build/fuzz_$(basename "$f" .c).o
+	$CC $CFLAGS -std=gnu11 -I"$src/include" -c "$f" -o "$o"
+	hobjs+=("$o")
+done
+ar rcs "$build/libfuzz_harness.a" "${hobjs[@]}"
+
+# The targets: fuzz/targets.txt.
+for t in $("$src/fuzz/targets.sh"); do
 	$CC $CFLAGS -std=gnu11 -I"$src/include" -c "$src/fuzz/$t.c" -o "$build/$t.o"
 	# The engine may be a C++ library (libFuzzer, AFL++ driver): link with $CXX.
 	${CXX:-clang++} $CXXFLAGS "$build/$t.o" -o "$OUT/$t" $LIB_FUZZING_ENGINE \
-		"$build/libzpool.a" -lpthread
+		"$build/libfuzz_harness.a" "$build/libzpool.a" -lpthread -lm
 	rm -f "$OUT/${t}_seed_corpus.zip"
 	(cd "$src/corpus" && zip -q -r -j "$OUT/${t}_seed_corpus.zip" "$t" "regressions/$t" -x '*/.gitkeep')
 	[ -s "$src/fuzz/$t.dict" ] && cp "$src/fuzz/$t.dict" "$OUT/$t.dict"

@@ -45,7 +45,6 @@ import triage  # noqa: E402  (scripts/triage.py: distinct bugs, reduced inputs, 
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY_SCHEMA = 1
-FUZZ_TARGETS = ["zpool_ops_fuzzer", "zpool_diff_fuzzer", "zbud_reclaim_fuzzer"]
 ARTIFACT_PREFIXES = ("crash-", "leak-", "timeout-", "oom-", "slow-unit-")
 SANITIZER_ENV = {
     "ASAN_OPTIONS": "halt_on_error=1:abort_on_error=1:detect_leaks=1",
@@ -293,6 +292,29 @@ def build_backends(build):
     return [line.split("\t")[0] for line in listing.read_text().splitlines() if line]
 
 
+def fuzz_targets():
+    """[(target, scope)] from fuzz/targets.txt, the one list of fuzz targets:
+    scope "each" (one run per backend), "vs-NAME" (one run per backend other
+    than NAME, compared with NAME) or a backend name (that backend only)."""
+    lines = (ROOT / "fuzz/targets.txt").read_text().splitlines()
+    return [tuple(l.split()[:2]) for l in lines if l.strip() and not l.startswith("#")]
+
+
+def fuzz_runs(backends):
+    """(label, target, env) of every fuzz run a campaign over @backends makes."""
+    runs = []
+    for target, scope in fuzz_targets():
+        if scope == "each":
+            runs += [(f"{target}[{b}]", target, {"ZPOOL_FUZZ_BACKEND": b}) for b in backends]
+        elif scope.startswith("vs-"):
+            ref = scope[3:]
+            runs += [(f"{target}[{b} vs {ref}]", target, {"ZPOOL_FUZZ_BACKEND": b})
+                     for b in backends if b != ref]
+        elif scope in backends:
+            runs.append((target, target, {}))
+    return runs
+
+
 def build_presets(runner, presets, builds, logdir, progress):
     for preset in presets:
         progress.say(f"[build] preset {preset}")
@@ -433,15 +455,7 @@ def fuzz_one(runner, args, progress, build, label, target, backend_env, workdir,
 
 def fuzz_phase(runner, args, progress, build, backends, workdir, findings, results):
     """Every target run appends its figures to @results, a stopped one too."""
-    runs = []
-    for backend in backends:
-        runs.append((f"zpool_ops_fuzzer[{backend}]", "zpool_ops_fuzzer", {"ZPOOL_FUZZ_BACKEND": backend}))
-        if backend == "zbud":
-            runs.append(("zbud_reclaim_fuzzer", "zbud_reclaim_fuzzer", {}))
-    for backend in diff_backends(backends):
-        runs.append((f"zpool_diff_fuzzer[{backend} vs malloc]", "zpool_diff_fuzzer",
-                     {"ZPOOL_FUZZ_BACKEND": backend}))
-    for label, target, env in runs:
+    for label, target, env in fuzz_runs(backends):
         results.append(fuzz_one(runner, args, progress, build, label, target, env, workdir, findings))
         runner.check()
 
@@ -528,7 +542,7 @@ def bench_seconds(args):
 
 
 def merge_phase(runner, build, workdir, progress, hang_seconds):
-    for target in FUZZ_TARGETS:
+    for target, _ in fuzz_targets():
         new_dirs = sorted((workdir / "fuzz").glob("*"))
         sources = [str(d / "corpus") for d in new_dirs
                    if d.name.split("-")[0] == target and (d / "corpus").is_dir()]
@@ -836,7 +850,7 @@ def main(argv):
             phases.start("build")
             build_presets(runner, ["fuzz", "tsan"], builds, report, Progress(0))
             phases.end("passed")
-        nfuzz = len(backends) + ("zbud" in backends) + len(diff_backends(backends))
+        nfuzz = len(fuzz_runs(backends))
         progress = Progress(nfuzz * args.fuzz_seconds + len(backends) * args.stress_seconds
                             + bench_seconds(args))
         for name, phase in (("fuzz", fuzz_phase), ("stress", stress_phase)):

@@ -60,7 +60,7 @@ grep -q "^| zpool_ops_fuzzer\[zbud\] (stopped) |" "$tmp/stopped/summary.md" || f
 for preset in fuzz tsan; do
 	cmake --preset "$preset" -B "$tmp/mutant/$preset" -DZPOOL_BUG=size_rounds_down >/dev/null
 done
-cmake --build "$tmp/mutant/fuzz" --target zpool_ops_fuzzer zbud_reclaim_fuzzer >/dev/null
+cmake --build "$tmp/mutant/fuzz" --target $(fuzz/targets.sh) >/dev/null
 cmake --build "$tmp/mutant/tsan" --target zpool_stress >/dev/null
 rc=0
 python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 2 --minimize-seconds 5 \

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# targets.sh - print the fuzz targets of fuzz/targets.txt, one a line, for
+# the shell scripts (which source nothing else to know them).
+#
+#   fuzz/targets.sh [--scope | --harness]
+#
+#   --scope    print "name scope" (each, vs-<backend> or a backend) per line
+#   --harness  print the sources of the harness library the targets link:
+#              every fuzz/*.c that is neither a target nor replay_main.c
+set -euo pipefail
+dir=$(cd "$(dirname "$0")" && pwd)
+list=$dir/targets.txt
+case "${1:-}" in
+"") awk '!/^#/ && NF { print $1 }' "$list" ;;
+--scope) awk '!/^#/ && NF { print $1, $2 }' "$list" ;;
+--harness)
+	targets=$(awk '!/^#/ && NF { print $1 ".c" }' "$list")
+	for f in "$dir"/*.c; do
+		b=$(basename "$f")
+		[ "$b" = replay_main.c ] || grep -qx "$b" <<<"$targets" || echo "$f"
+	done ;;
+-h | --help) sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+*) echo "targets.sh: unknown option '$1'" >&2; exit 2 ;;
+esac
