@@ -6,7 +6,12 @@ Each seed is a short, readable scenario that reaches one operation or one
 error path of the contract (the input formats are documented at the top of
 each target's .c file); a few longer pseudo-random sequences from a fixed
 PRNG seed cover interleavings. The output is deterministic and committed:
-  fuzz/gen_corpus.py [--out corpus]
+  fuzz/gen_corpus.py [--out corpus] [target...]
+The targets are those of fuzz/targets.txt (default: all); each has a
+function seeds_<target>() here. The ops target gets one set of seeds per
+backend of backends/backends.def (seed-b<i>-*, byte 0 = i, the backend's
+index in zpool_types()), so a new backend's seeds come from running this
+again after registering it.
 """
 import os
 import random
@@ -17,6 +22,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import cli  # noqa: E402  (scripts/lib/cli.py: exit codes, --version, paths)
 
 ZPAGE = 4096
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def fuzz_targets():
+    """The targets of fuzz/targets.txt, in order."""
+    with open(os.path.join(ROOT, "fuzz", "targets.txt")) as f:
+        return [l.split()[0] for l in f if l.strip() and not l.startswith("#")]
+
 
 
 def opbyte(op, nops, slot=0):
@@ -106,13 +119,12 @@ def z3fold_seeds(be):
     return seeds
 
 
-def ops_seeds():
+def seeds_zpool_ops_fuzzer():
+    """zpool_ops_fuzzer: the generic scenarios on every in-tree backend, the
+    random ones on the first two, and a backend's own paths beside them."""
     seeds = {}
     names = in_tree_backends()
-    # The generic scenarios for the backends named here (a backend joins with
-    # seeds that pass), the random ones for the first two, and a backend's
-    # own paths beside them.
-    covered = [names.index(n) for n in ("zbud", "malloc", "z3fold") if n in names]
+    covered = range(len(names))
     if "z3fold" in names:
         seeds.update(z3fold_seeds(names.index("z3fold")))
     sizes = [1, 63, 64, 65, 100, 700, 1000, 2000, 2047, 2048, 2049, 3000, 4032, 4033,
@@ -201,7 +213,7 @@ def ops_seeds():
     return seeds
 
 
-def diff_seeds():
+def seeds_zpool_diff_fuzzer():
     """zpool_diff_fuzzer: byte 0 ignored, then b % 6 opcodes on slot b >> 3."""
     def op(o, slot=0, args=b""):
         return bytes([opbyte(o, 6, slot)]) + args
@@ -233,7 +245,7 @@ def diff_seeds():
     return seeds
 
 
-def reclaim_seeds():
+def seeds_zbud_reclaim_fuzzer():
     """zbud_reclaim_fuzzer: byte 0 capacity, then b % 5 opcodes on slot b >> 3."""
     def op(o, slot=0, args=b""):
         return bytes([opbyte(o, 5, slot)]) + args
@@ -289,15 +301,24 @@ def main(argv):
     ap.add_argument("--out", type=cli.path, default=cli.ROOT / "corpus",
                     help="where corpus/<target>/seed-* go (default: the repository's corpus/); "
                          "only seed-* files are written, nothing is deleted")
+    ap.add_argument("target", nargs="*", help="targets of fuzz/targets.txt (default: all)")
     args = ap.parse_args(argv)
-    for target, seeds in (("zpool_ops_fuzzer", ops_seeds()), ("zpool_diff_fuzzer", diff_seeds()),
-                          ("zbud_reclaim_fuzzer", reclaim_seeds())):
+    listed = fuzz_targets()
+    for target in args.target:
+        if target not in listed:
+            ap.error("unknown target %s (fuzz/targets.txt: %s)" % (target, " ".join(listed)))
+    for target in args.target or listed:
+        make = globals().get("seeds_" + target)
+        if make is None:
+            raise cli.HarnessError("%s is in fuzz/targets.txt but has no seeds_%s() here"
+                                   % (target, target))
+        seeds = make()
         d = os.path.join(args.out, target)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(d, "seed-" + name), "wb") as f:
                 f.write(data)
-        print("%s: %d seeds in %s" % (target, len(seeds), d))
+        print("%s: %d seeds in %s" % (target, len(seeds), os.path.relpath(d)))
     return 0
 
 

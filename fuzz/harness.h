@@ -45,7 +45,7 @@
 #ifndef FZ_CHECK_OPS
 #define FZ_CHECK_OPS 1
 #endif
-#define FZ_FULL_EVERY 16u
+#define FZ_FULL_EVERY 32u
 #define FZ_SPARES     8u /* empty pools a harness keeps for later inputs */
 
 enum fz_state { FZ_EMPTY, FZ_LIVE, FZ_STORED };
@@ -74,6 +74,8 @@ struct fz_obj {
  * @one_failure_per_enomem: each -ENOMEM is one failed page allocation and
  *	nothing else fails one
  * @page_alloc_is_alloc: page_allocs counts successful zpool_malloc()s
+ * @handle_is_address: a handle is the object's address, which stays put
+ *	(so new objects are checked not to overlap live ones at once)
  * @obj_overhead: bytes each object costs beyond its size, for the cap
  *	(-ENOMEM only when the bytes would exceed it); 0: not modelled
  */
@@ -83,6 +85,7 @@ struct fz_backend_model {
 	bool exact_peak;
 	bool one_failure_per_enomem;
 	bool page_alloc_is_alloc;
+	bool handle_is_address;
 	unsigned int obj_overhead;
 };
 

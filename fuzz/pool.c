@@ -174,6 +174,8 @@ void fz_create(struct fz_harness *h, unsigned int max_pages, uint8_t fault)
 		fz_fail(h, -1, "zpool_get_type: expected %s seen %s", h->type,
 			zpool_get_type(h->pool));
 	zpool_get_stats(h->pool, &h->base);
+	h->st = h->base;
+	h->st_valid = true;
 	if (h->base.objects || h->base.pages || h->base.total_size)
 		fz_fail(h, -1, "a %s pool holds %llu objects, %llu pages, %llu bytes",
 			fresh ? "new" : "kept", (unsigned long long)h->base.objects,

@@ -46,7 +46,7 @@ copies=$(git ls-files -- '*.sh' '*.py' '*.txt' '*.cmake' '*.yaml' '*.json' '*.op
 	'oss-fuzz/*' '.clusterfuzzlite/*' '.ci/*' | grep -v -e '^fuzz/targets.txt$' -e '^corpus/' |
 	while read -r f; do
 		[ -f "$f" ] || continue
-		grep -nowE "$pattern" "$f" | sort -u | awk -F: -v f="$f" '{ n[$1]++ } END { for (l in n) if (n[l] > 1) print f ":" l }'
+		{ grep -nowE "$pattern" "$f" || true; } | sort -u | awk -F: -v f="$f" '{ n[$1]++ } END { for (l in n) if (n[l] > 1) print f ":" l }'
 	done)
 if [ -n "$copies" ]; then
 	err "these lines write out several targets; read fuzz/targets.txt (fuzz/targets.sh) instead:"

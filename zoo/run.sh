@@ -89,7 +89,7 @@ build_mutant() {
 		cmake --preset fuzz -B "$out/build/$bug/fuzz" -DZPOOL_BUG="${bug#clean}" &&
 			cmake --build "$out/build/$bug/fuzz" -j 1 --target \
 				test_contract test_zbud test_z3fold test_zsmalloc test_arena \
-				zpool_ops_fuzzer zpool_diff_fuzzer zbud_reclaim_fuzzer zpool_stress &&
+				$(fuzz/targets.sh) zpool_stress &&
 			cmake --preset tsan -B "$out/build/$bug/tsan" -DZPOOL_BUG="${bug#clean}" &&
 			cmake --build "$out/build/$bug/tsan" -j 1 --target zpool_stress
 	} >"$log" 2>&1
@@ -112,9 +112,10 @@ unit/zbud|$(cap 30)|$(find_bin $F test_zbud)
 unit/z3fold|$(cap 30)|$(find_bin $F test_z3fold)
 unit/zsmalloc|$(cap 30)|$(find_bin $F test_zsmalloc)
 unit/contract|$(cap 30)|$(find_bin $F test_contract)
-fuzz/zbud_reclaim_fuzzer|$((S + 10))|run_fuzzer zbud_reclaim_fuzzer
-fuzz/zpool_ops_fuzzer|$((S + 10))|run_fuzzer zpool_ops_fuzzer
-fuzz/zpool_diff_fuzzer|$((S + 10))|run_fuzzer zpool_diff_fuzzer
+EOF
+	# Every fuzz target of fuzz/targets.txt.
+	"$top/fuzz/targets.sh" | sed 's,.*,fuzz/&|$((S + 10))|run_fuzzer &,'
+	cat <<'EOF'
 stress/asan|$((S + 10))|$(find_bin $F zpool_stress) --backend $B --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15) --hang-seconds $H
 stress/tsan|$((S + 10))|$(find_bin $T zpool_stress) --backend $B --threads 4 --reclaimers 2 --slots 256 --max-pages 48 --fail-page-alloc 0.02 --fail-evict 0.2 --seed 1 --seconds $(cap 15) --hang-seconds $H
 EOF
