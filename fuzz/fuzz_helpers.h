@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FZ_SLOTS     32	 /* objects a harness tracks */
 #define FZ_MAX_OPS   128 /* operations decoded from one input */
-#define FZ_MAX_PAGES 128 /* largest arena a harness creates */
+#define FZ_MAX_PAGES 256 /* largest arena a harness creates */
 
 /* A cursor over the input; reads past the end yield 0 and set @short_read. */
 struct fz_reader {

@@ -76,6 +76,9 @@ struct fz_obj {
  * @page_alloc_is_alloc: page_allocs counts successful zpool_malloc()s
  * @handle_is_address: a handle is the object's address, which stays put
  *	(so new objects are checked not to overlap live ones at once)
+ * @page_reclaim: shrink frees a page at a time, never more than asked,
+ *	with FZ_RETRIES failed page attempts before -EAGAIN (otherwise the
+ *	contract: 0 with at least the pages asked, -EAGAIN with fewer)
  * @obj_overhead: bytes each object costs beyond its size, for the cap
  *	(-ENOMEM only when the bytes would exceed it); 0: not modelled
  */
@@ -86,6 +89,7 @@ struct fz_backend_model {
 	bool one_failure_per_enomem;
 	bool page_alloc_is_alloc;
 	bool handle_is_address;
+	bool page_reclaim;
 	unsigned int obj_overhead;
 };
 

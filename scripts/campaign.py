@@ -460,10 +460,6 @@ def fuzz_phase(runner, args, progress, build, backends, workdir, findings, resul
         runner.check()
 
 
-def diff_backends(backends):
-    """The backends zpool_diff_fuzzer compares with the malloc baseline."""
-    return [b for b in backends if b != "malloc"]
-
 
 def stress_phase(runner, args, progress, build, backends, workdir, findings, results):
     for backend in backends:
@@ -793,8 +789,7 @@ def lock_folder(folder, what, shared=False):
 
 def check_builds(builds, backends):
     """With --no-build, the binaries the run needs must be there before anything runs."""
-    targets = ["zpool_ops_fuzzer"] + (["zbud_reclaim_fuzzer"] if "zbud" in backends else []) \
-        + (["zpool_diff_fuzzer"] if diff_backends(backends) else [])
+    targets = sorted({target for _, target, _ in fuzz_runs(backends)})
     need = [builds / "fuzz" / "fuzz" / t for t in targets] + [builds / "tsan" / "stress" / "zpool_stress"]
     missing = [str(b) for b in need if not os.access(b, os.X_OK)]
     if missing:
