@@ -54,6 +54,8 @@ void fz_check_counters(struct fz_harness *h)
 	expect(h, "shrink_calls", b->shrink_calls + n->shrink_calls, st.shrink_calls);
 	expect(h, "shrink_eagain", b->shrink_eagain + n->shrink_eagain, st.shrink_eagain);
 	expect(h, "pages_reclaimed", b->pages_reclaimed + n->pages_reclaimed, st.pages_reclaimed);
+	expect(h, "compactions", b->compactions + n->compactions, st.compactions);
+	expect(h, "pages_compacted", b->pages_compacted + n->pages_compacted, st.pages_compacted);
 	/* Pages: exact with the page model, bounded by the contract otherwise. */
 	if (st.pages > st.max_pages)
 		fz_fail(h, -1, "stats: %llu pages of max %llu", U(st.pages), U(st.max_pages));

@@ -97,6 +97,7 @@ struct fz_backend_model {
 struct fz_counts {
 	uint64_t allocs, alloc_enomem, evictions, evict_failures;
 	uint64_t shrink_calls, shrink_eagain, pages_reclaimed, new_pages;
+	uint64_t compactions, pages_compacted;
 	uint64_t peak_seen;
 };
 
@@ -180,6 +181,7 @@ int fz_alloc(struct fz_harness *h, int s, size_t size, uint8_t seed, const uint8
 void fz_free(struct fz_harness *h, int s);
 int fz_reload(struct fz_harness *h, int s);
 int fz_shrink(struct fz_harness *h, unsigned int pages, uint32_t mask);
+void fz_compact(struct fz_harness *h);
 int fz_evict_to_store(struct fz_harness *h, int s);
 int fz_policy_mask(struct fz_harness *h, int s, unsigned long handle);
 /* The operations the targets decode alike (false: the input ran out). */

@@ -473,6 +473,39 @@ int fz_shrink(struct fz_harness *h, unsigned int pages, uint32_t mask)
 	return err;
 }
 
+/*
+ * Compact the pool: objects may move but keep their bytes (the caller's
+ * next full check reads them all), and the pages it reports freed leave
+ * the page count. A backend that does not compact says -EOPNOTSUPP and
+ * frees nothing.
+ */
+void fz_compact(struct fz_harness *h)
+{
+	struct zpool_stats before, after;
+	unsigned long freed = 12345;
+	int err;
+
+	fz_stats_before(h, &before);
+	h->st_valid = false;
+	err = zpool_compact(h->pool, &freed);
+	zpool_get_stats(h->pool, &after);
+	h->st = after;
+	h->st_valid = true;
+	if (err == -EOPNOTSUPP) {
+		if (freed)
+			fz_fail(h, -1, "compact: -EOPNOTSUPP but %lu pages freed", freed);
+		return;
+	}
+	if (err)
+		fz_fail(h, -1, "compact: expected 0 or -EOPNOTSUPP seen %d", err);
+	h->n.compactions++;
+	h->n.pages_compacted += freed;
+	if (before.pages - after.pages != freed || after.objects != before.objects)
+		fz_fail(h, -1, "compact freed %lu pages: pages %llu -> %llu, objects %llu -> %llu",
+			freed, (unsigned long long)before.pages, (unsigned long long)after.pages,
+			(unsigned long long)before.objects, (unsigned long long)after.objects);
+}
+
 bool fz_op_alloc(struct fz_harness *h, struct fz_reader *r, unsigned int slot)
 {
 	size_t size = fz_size(fz_u16(r));

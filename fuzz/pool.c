@@ -217,14 +217,16 @@ void fz_recreate(struct fz_harness *h, unsigned int max_pages, uint8_t fault)
 }
 
 /*
- * The end of an input: the full check, then free everything, verifying it;
- * the pool must end empty. Then destroy it (it must succeed), or keep it
- * for a later input if it has no fault injection.
+ * The end of an input: compact what is left (objects may move), the full
+ * check (every object's bytes), then free everything, verifying it; the
+ * pool must end empty. Then destroy it (it must succeed), or keep it for a
+ * later input if it has no fault injection.
  */
 void fz_teardown(struct fz_harness *h)
 {
 	struct zpool_stats st;
 
+	fz_compact(h);
 	fz_check_full(h);
 	for (int s = 0; s < FZ_SLOTS; s++) {
 		if (h->obj[s].state == FZ_LIVE)

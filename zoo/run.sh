@@ -23,7 +23,7 @@
 # what, caught_by: {detector: seconds}, hangs: [detector...], command}),
 # <out>/results.md, and a log per bug and detector in <out>/logs/.
 #
-#   zoo/run.sh [--jobs N] [--budget SECONDS] [--hang-seconds S] [--out DIR] [--readme] [--report-only] [bug...]
+#   zoo/run.sh [--jobs N] [--budget SECONDS] [--hang-seconds S] [--out DIR] [--readme] [--report-only] [--detectors REGEX] [bug...]
 #
 # --budget is per detector (default 60); the unit tests' clock is 30 s at
 # most (they pass in a few seconds). --hang-seconds is the hang limit of
@@ -32,7 +32,10 @@
 # markers: the rows of the bugs run replace theirs, the others stay, and
 # the line above the table names the command behind each row.
 # --report-only runs nothing: it makes the table again from the results
-# already in DIR.
+# already in DIR. --detectors runs only the detectors whose whole name
+# (unit/zbud, fuzz/zpool_ops_fuzzer, stress/asan...) matches the extended
+# regular expression, e.g. 'fuzz/.*' to time the fuzz targets alone on
+# chosen bugs; the table then shows only those (and is not for --readme).
 # The clean code is run too, as a control: a detector that fails on it makes
 # the run fail.
 # --out (default build/zoo) is taken from the caller's directory and must
@@ -51,6 +54,7 @@ hang=5
 out=$CLI_ROOT/build/zoo
 readme=0
 report_only=0
+only=
 bugs=()
 while [ $# -gt 0 ]; do
 	cli_common_flag "$1" || case "$1" in
@@ -60,10 +64,12 @@ while [ $# -gt 0 ]; do
 	--out) cli_need_value "$1" $#; out=$(cli_path "$2"); shift 2 ;;
 	--readme) readme=1; shift ;;
 	--report-only) report_only=1; shift ;;
+	--detectors) cli_need_value "$1" $#; only=$2; shift 2 ;;
 	-*) cli_usage_error "unknown option '$1'" ;;
 	*) bugs+=("$1"); shift ;;
 	esac
 done
+[ -z "$only" ] || [ "$readme" = 0 ] || cli_usage_error "--readme needs every detector; drop --detectors"
 cd "$CLI_ROOT"
 top=$PWD
 
@@ -90,8 +96,9 @@ build_mutant() {
 			cmake --build "$out/build/$bug/fuzz" -j 1 --target \
 				test_contract test_zbud test_z3fold test_zsmalloc test_arena \
 				$(fuzz/targets.sh) zpool_stress &&
-			cmake --preset tsan -B "$out/build/$bug/tsan" -DZPOOL_BUG="${bug#clean}" &&
-			cmake --build "$out/build/$bug/tsan" -j 1 --target zpool_stress
+			{ ! grep -qE -- "^(${only:-.*})$" <<<stress/tsan ||
+				{ cmake --preset tsan -B "$out/build/$bug/tsan" -DZPOOL_BUG="${bug#clean}" &&
+					cmake --build "$out/build/$bug/tsan" -j 1 --target zpool_stress; }; }
 	} >"$log" 2>&1
 }
 
@@ -190,7 +197,7 @@ run_bug() {
 				best=$secs
 				first=$det
 			fi
-		done < <(detectors)
+		done < <(detectors | grep -E -- "^(${only:-.*})\|")
 	else
 		echo "zoo: $bug: build failed, see $out/logs/$bug.build.log" >&2
 		touch "$out/results/$bug.build-failed"
@@ -210,7 +217,7 @@ run_bug() {
 }
 
 export -f run_bug run_detector build_mutant detectors find_bin cap run_fuzzer bug_backend
-export out budget hang top
+export out budget hang top only
 
 # The clean code runs beside the bugs: a detector that fails on it is broken,
 # and its catches of the bugs would mean nothing.
