@@ -809,7 +809,8 @@ static int z3fold_shrink(void *p, unsigned int pages, unsigned int *reclaimed)
  * @mm: unused: z3fold objects are directly addressable
  *
  * Reads the handle's slot; a mapped middle buddy is pinned (compaction
- * leaves it alone) until z3fold_unmap(). Takes the pool lock.
+ * leaves it alone) until z3fold_unmap(). Takes the pool lock, except for
+ * a headless object outside debug builds.
  *
  * Return: the object's address.
  */
@@ -822,9 +823,12 @@ static void *z3fold_map(void *p, unsigned long handle, enum zpool_mapmode mm)
 
 	(void)mm;
 	if (handle_is_headless(handle)) {
-		pthread_mutex_lock(&pool->lock);
-		check_live_handle(pool, handle, true);
-		pthread_mutex_unlock(&pool->lock);
+		/* The handle is the address: only the debug check needs the lock. */
+		if (ZPOOL_DEBUG_ON) {
+			pthread_mutex_lock(&pool->lock);
+			check_live_handle(pool, handle, true);
+			pthread_mutex_unlock(&pool->lock);
+		}
 		return (void *)handle;
 	}
 	pthread_mutex_lock(&pool->lock);
