@@ -4,7 +4,8 @@
 # their own: configured from outside the tree with ZPOOL_EXTRA_BACKENDS, then
 # held to the contract tests (every registered backend), a stress run with
 # fault injection, and the ops fuzzer's corpus pinned to it, under the
-# sanitizers of the calling preset.
+# sanitizers of the calling preset; and folders that hold no backend are
+# refused at configure time.
 #
 #   tests/extra_backend_test.sh SOURCE_DIR WORK_DIR C_COMPILER SANITIZE BUILD_TYPE
 #
@@ -34,4 +35,20 @@ echo "== stress: onepage, fault injection on"
 echo "== fuzz corpus replayed on onepage"
 ZPOOL_FUZZ_BACKEND=onepage "$work/build/fuzz/zpool_ops_fuzzer" -runs=0 -timeout=10 \
 	"$src/corpus/zpool_ops_fuzzer" 2>&1 | tail -n 2
+echo "== folders that hold no backend are refused when configuring"
+refused() { # refused WHAT MESSAGE FOLDERS: configure must fail saying MESSAGE
+	rm -rf "$work/refused"
+	if cmake -S "$src" -B "$work/refused" -G Ninja -DZPOOL_EXTRA_BACKENDS="$3" \
+		>"$work/refused.log" 2>&1; then
+		echo "extra_backend_test: $1 was accepted" >&2
+		exit 1
+	fi
+	# CMake wraps its messages: match on the log as one line.
+	tr -s ' \n' '  ' <"$work/refused.log" | grep -qF "$2" ||
+		{ echo "extra_backend_test: $1: no '$2' in $work/refused.log" >&2; exit 1; }
+}
+mkdir -p "$work/empty-folder"
+refused "a folder without .c files" "has no .c file" "$work/empty-folder"
+refused "a missing folder" "is not a folder" "$work/no-such-folder"
+refused "the same backend twice" "registered twice" "$example;$example"
 echo "extra_backend_test: onepage passed"
