@@ -18,19 +18,22 @@
 # The copy is built without sanitizers (Debug, so debug checks stay on).
 # Prints one line per mutant:
 #   MUTANT counter=C file=F caught_by=T|MISSED first="message"
-# Exit status: 0 when every mutant was caught, 1 otherwise, 2 on bad usage.
+# A --build folder must be new, empty or made by a zpool-harness tool
+# (.zpool-harness-owned). Exit status (docs/exit-codes.md): 0 when every
+# mutant was caught, 1 otherwise, 2 on bad usage.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init fuzz/counter_mutants.sh
+root=$CLI_ROOT
 build= keep=0
-usage() { sed -n '9,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
-	case "$1" in
-	--build) [ $# -ge 2 ] || usage 2 >&2; build=$(realpath -m "$2"); shift 2 ;;
+	cli_common_flag "$1" || case "$1" in
+	--build) cli_need_value "$1" $#; build=$(cli_path "$2"); shift 2 ;;
 	--keep) keep=1; shift ;;
-	-h | --help) usage 0 ;;
-	*) echo "counter_mutants.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
+	*) cli_usage_error "unknown argument '$1'" ;;
 	esac
 done
+[ -z "$build" ] || cli_own_dir "$build"
 
 # counter|file|text of the update
 mutants() {

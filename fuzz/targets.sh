@@ -10,6 +10,8 @@
 #   --harness  print the sources of the harness library the targets link:
 #              every fuzz/*.c that is neither a target nor replay_main.c
 set -euo pipefail
+. "$(dirname "$0")/../scripts/lib/cli.sh"
+cli_init fuzz/targets.sh
 dir=$(cd "$(dirname "$0")" && pwd)
 list=$dir/targets.txt
 case "${1:-}" in
@@ -21,6 +23,6 @@ case "${1:-}" in
 		b=$(basename "$f")
 		[ "$b" = replay_main.c ] || grep -qx "$b" <<<"$targets" || echo "$f"
 	done ;;
--h | --help) sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-*) echo "targets.sh: unknown option '$1'" >&2; exit 2 ;;
+-h | --help | --version) cli_common_flag "$1" ;;
+*) cli_usage_error "unknown option '$1'" ;;
 esac

@@ -73,7 +73,8 @@ help_version() {
 # Every command answers --help and --version.
 for s in scripts/campaign.sh scripts/test.sh scripts/deps.sh fuzz/run.sh fuzz/speed.sh \
 	fuzz/coverage.sh fuzz/afl.sh fuzz/oss_fuzz_test.sh bench/run.sh bench/shrink_cost.sh \
-	bench/make_traces.sh stress/long_run.sh zoo/run.sh oss-fuzz/build.sh .clusterfuzzlite/build.sh; do
+	bench/make_traces.sh stress/long_run.sh zoo/run.sh oss-fuzz/build.sh .clusterfuzzlite/build.sh \
+	fuzz/targets.sh fuzz/counter_mutants.sh; do
 	help_version "$root/$s"
 done
 for p in scripts/campaign.py scripts/triage.py fuzz/gen_corpus.py bench/report.py; do
@@ -141,6 +142,7 @@ row 2 "not empty and was not made by a zpool-harness tool" "$root/fuzz/afl.sh" -
 row 2 "not empty and was not made by a zpool-harness tool" "$root/bench/run.sh" --out "$sentinel"
 row 2 "not empty and was not made by a zpool-harness tool" "$root/bench/shrink_cost.sh" --out "$sentinel"
 row 2 "not empty and was not made by a zpool-harness tool" "$root/zoo/run.sh" --out "$sentinel"
+row 2 "not empty and was not made by a zpool-harness tool" "$root/fuzz/counter_mutants.sh" --build "$sentinel"
 row 2 "is the checkout" "$root/scripts/campaign.sh" --report "$root"
 cp -r "$sentinel" "$tmp/cwd/mine"
 row 2 "'$tmp/cwd/mine' is not empty" "$root/scripts/campaign.sh" --report mine
