@@ -25,6 +25,11 @@ static const struct fz_backend_model fz_models[] = {
 	  .one_failure_per_enomem = true,
 	  .handle_is_address = true,
 	  .page_reclaim = true },
+	/* Objects move inside a page (indirect handles), pages as zbud's. */
+	{ .type = "z3fold",
+	  .exact_peak = true,
+	  .one_failure_per_enomem = true,
+	  .page_reclaim = true },
 	/* An object is one malloc() block: its header and malloc's rounding. */
 	{ .type = "malloc",
 	  .exact_peak = true,

@@ -13,7 +13,7 @@
 
 #define ZM_CHUNK   64u /* zbud's allocation granularity */
 #define ZM_NCHUNKS (ZPOOL_PAGE_SIZE / ZM_CHUNK)
-#define FZ_RETRIES 8u /* page attempts per reclaimed page (zbud and malloc) */
+#define FZ_RETRIES 8u /* page attempts per reclaimed page (zbud, z3fold and malloc) */
 
 /**
  * struct zm_page - the model of one zbud page
