@@ -41,6 +41,11 @@
  *               backend's structural bound (g_bounds: zbud's optimal
  *               pairing, ...) and the uncompressed pages; again after
  *               freeing a random half and refilling with the next sizes
+ *   compact     backends that move objects (zpool_compact() not
+ *               -EOPNOTSUPP): fill a pool with the trace's sizes, free a
+ *               random 70%, then time one zpool_compact() (manual time);
+ *               counters: pool pages before and after against the ideal
+ *               of what is left, pages freed and pages freed per second
  *
  * Throughput benchmarks report items/s (operations) and bytes/s (payload
  * bytes moved or stored). Single-threaded ones use CPU time, which is the
@@ -894,6 +899,80 @@ void bm_density(benchmark::State &st, std::string backend, const bench_trace *tr
 }
 
 /*****************
+ * Compaction
+ *****************/
+
+/* True if @backend's pools compact (zpool_compact() is not -EOPNOTSUPP). */
+bool backend_compacts(const std::string &backend)
+{
+	struct zpool *pool;
+	unsigned long freed;
+
+	if (zpool_create_pool(backend.c_str(), nullptr, &pool))
+		return false;
+	bool yes = zpool_compact(pool, &freed) != -EOPNOTSUPP;
+	zpool_destroy_pool(pool);
+	return yes;
+}
+
+void bm_compact(benchmark::State &st, std::string backend, const bench_trace *tr)
+{
+	size_t n = std::min(tr->sizes.size(), g_prof.density_max);
+	uint64_t freed_total = 0;
+	double seconds = 0, before = 0, after = 0, ideal = 0;
+
+	for (auto _ : st) {
+		struct zpool_config cfg = {};
+		struct zpool *pool;
+		std::vector<unsigned long> hs(n);
+		struct zpool_stats s0, s1;
+		uint64_t payload = 0;
+		unsigned long freed = 0;
+		rng r(70);
+
+		cfg.max_pages = n * 2 + 64;
+		int ret = zpool_create_pool(backend.c_str(), &cfg, &pool);
+		if (ret)
+			fatal("cannot create a pool of ", backend + ": " + std::strerror(-ret));
+		for (size_t i = 0; i < n; i++)
+			if (store_one(pool, tr->sizes[i], &hs[i]))
+				fatal("compact: store failed on ", backend);
+		for (size_t i = 0; i < n; i++) {
+			if (r.next() % 100 < 70) {
+				zpool_free(pool, hs[i]);
+				hs[i] = 0;
+			} else {
+				payload += tr->sizes[i];
+			}
+		}
+		zpool_get_stats(pool, &s0);
+		auto t0 = std::chrono::steady_clock::now();
+		ret = zpool_compact(pool, &freed);
+		auto t1 = std::chrono::steady_clock::now();
+		zpool_get_stats(pool, &s1);
+		if (ret || s0.pages - s1.pages != freed)
+			fatal("compact: zpool_compact() failed or miscounted on ", backend);
+		double sec = std::chrono::duration<double>(t1 - t0).count();
+		st.SetIterationTime(sec);
+		seconds += sec;
+		freed_total += freed;
+		before = (double)s0.pages;
+		after = (double)s1.pages;
+		ideal = (double)pages_of(payload);
+		free_all(pool, hs);
+		if (zpool_destroy_pool(pool))
+			fatal("compact: pool not empty at the end on ", backend);
+	}
+	st.counters["pages_before"] = before;
+	st.counters["pages_after"] = after;
+	st.counters["ideal_pages"] = ideal;
+	st.counters["before_vs_ideal"] = before / ideal;
+	st.counters["after_vs_ideal"] = after / ideal;
+	st.counters["pages_freed"] = (double)freed_total / (double)st.iterations();
+	st.counters["pages_freed_per_sec"] = seconds > 0 ? (double)freed_total / seconds : 0;
+}
+
+/*****************
  * Set-up
  *****************/
 
@@ -1020,6 +1099,14 @@ void register_all(const std::string &main_trace)
 			std::string name = "density/" + b + "/" + t.name;
 			benchmark::RegisterBenchmark(name.c_str(), bm_density, b, &t)
 			    ->Iterations(1);
+		}
+		for (const auto &t : g_traces) {
+			if (!backend_compacts(b))
+				break;
+			std::string name = "compact/" + b + "/" + t.name;
+			benchmark::RegisterBenchmark(name.c_str(), bm_compact, b, &t)
+			    ->Iterations(1)
+			    ->UseManualTime();
 		}
 	}
 	for (const auto &ref : g_refs) {

@@ -58,9 +58,11 @@
  *
  * Locking. One mutex per pool (the 6.2+ kernel's pool->lock) protects the
  * classes' fullness lists, every zspage's objects and counts, the LRU and
- * the handle table. Pages are allocated with it dropped (the kernel may
- * sleep there) and freed with it held. Lock order: pool lock -> arena
- * lock.
+ * the handle table. The arena is called only under it, so the arena takes
+ * no lock of its own (arena_set_owner_locks()); the kernel drops its lock
+ * around the page allocation, which may sleep, but the arena never
+ * sleeps. pages_nr is atomic so that the pool size is readable without
+ * the lock, and changed only under it.
  *
  * Mapping and migration. zs_map() takes the pool lock, finds the object,
  * raises the zspage's pin count and drops the lock; zs_unmap() lowers the
@@ -161,7 +163,10 @@ struct size_class {
  * @class: its size class
  * @inuse: live objects (zombies not counted)
  * @zombies: objects freed while under reclaim, their slots still held
- * @freeobj: first free object, or ZS_NO_OBJ
+ * @freeobj: first object of the free list, or ZS_NO_OBJ
+ * @fresh_obj: objects from here on were never used: they are free but on
+ *	no list (their words are not even written), so that a new zspage
+ *	costs no walk over its objects
  * @group: the fullness group it is filed under
  * @under_reclaim: taken by zs_reclaim_zspage(): on no list
  * @pinned: mappings in progress; compaction leaves it alone as a source
@@ -176,6 +181,7 @@ struct zspage {
 	unsigned int inuse;
 	unsigned int zombies;
 	unsigned int freeobj;
+	unsigned int fresh_obj;
 	unsigned int group;
 	bool under_reclaim;
 	atomic_uint pinned;
@@ -201,7 +207,6 @@ struct zspage {
  * @slots_zombie: zombie slots
  * @check_gen: generation of the last zs_check() pass
  * @pages_nr: pages of the pool, changed under @lock, atomic for readers
- * @pages_in_flight: pages taken from the arena and not yet in a zspage
  * @zpool: the zpool this pool serves, passed back to zpool_evict()
  * @arena: where the pages come from
  */
@@ -220,7 +225,6 @@ struct zs_pool {
 	size_t slots_zombie;
 	unsigned int check_gen;
 	atomic_size_t pages_nr;
-	atomic_size_t pages_in_flight;
 	struct zpool *zpool;
 	struct arena arena;
 };
@@ -520,12 +524,18 @@ static size_t obj_slot(const struct zspage *zspage, unsigned int obj)
 	return zspage->obj[obj] >> OBJ_TAG_BITS;
 }
 
-/* Take the first free object of @zspage for slot @slot. Lock held. */
+/*
+ * Take a free object of @zspage for slot @slot: the free list's first, or
+ * else the first never used. Lock held.
+ */
 static unsigned int obj_take(struct zspage *zspage, size_t slot)
 {
 	unsigned int obj = zspage->freeobj;
 
-	zspage->freeobj = (unsigned int)(zspage->obj[obj] >> OBJ_TAG_BITS);
+	if (obj != ZS_NO_OBJ)
+		zspage->freeobj = (unsigned int)(zspage->obj[obj] >> OBJ_TAG_BITS);
+	else
+		obj = zspage->fresh_obj++;
 	zspage->obj[obj] = (slot << OBJ_TAG_BITS) | OBJ_ALLOCATED;
 	zspage->inuse++;
 	return obj;
@@ -543,37 +553,40 @@ static void obj_put(struct zspage *zspage, unsigned int obj)
  *****************/
 
 /*
- * Allocate a zspage of class @c: its descriptor and its pages. Called
- * without the pool lock; on failure every page taken is given back.
+ * Allocate a zspage of class @c, its descriptor and its pages, and count
+ * them in pages_nr. Pool lock held; on failure every page taken is given
+ * back.
  */
 static struct zspage *alloc_zspage(struct zs_pool *pool, struct size_class *c)
 {
+	unsigned int nr = c->pages_per_zspage;
 	struct zspage *zspage;
 
-	zspage = calloc(1, sizeof(*zspage) + c->objs_per_zspage * sizeof(zspage->obj[0]));
+	zspage = malloc(sizeof(*zspage) + c->objs_per_zspage * sizeof(zspage->obj[0]));
 	if (!zspage)
 		return NULL;
-	for (unsigned int i = 0; i < c->pages_per_zspage; i++) {
-		atomic_fetch_add(&pool->pages_in_flight, 1);
+	for (unsigned int i = 0; i < nr; i++) {
 		zspage->pages[i] = arena_alloc_page(&pool->arena);
 		if (!zspage->pages[i]) {
-			atomic_fetch_sub(&pool->pages_in_flight, 1);
-			while (i--) {
+			while (i--)
 				arena_free_page(&pool->arena, zspage->pages[i]);
-				atomic_fetch_sub(&pool->pages_in_flight, 1);
-			}
 			free(zspage);
 			return NULL;
 		}
 	}
+	atomic_store(&pool->pages_nr, atomic_load(&pool->pages_nr) + nr);
 	zspage->class = c;
 	list_init(&zspage->list);
 	list_init(&zspage->lru);
-	/* Free list in address order, so that objects fill the chain from its start. */
-	for (unsigned int i = 0; i < c->objs_per_zspage; i++)
-		zspage->obj[i] = (unsigned long)(i + 1 < c->objs_per_zspage ? i + 1 : ZS_NO_OBJ)
-				 << OBJ_TAG_BITS;
-	zspage->freeobj = 0;
+	zspage->inuse = 0;
+	zspage->zombies = 0;
+	/* No free list yet: objects are taken in address order from fresh_obj. */
+	zspage->freeobj = ZS_NO_OBJ;
+	zspage->fresh_obj = 0;
+	zspage->group = 0;
+	zspage->under_reclaim = false;
+	atomic_init(&zspage->pinned, 0);
+	zspage->check_gen = 0;
 	return zspage;
 }
 
@@ -588,7 +601,7 @@ static void free_zspage(struct zs_pool *pool, struct zspage *zspage)
 #endif
 	for (unsigned int i = 0; i < pages; i++)
 		arena_free_page(&pool->arena, zspage->pages[i]);
-	atomic_fetch_sub(&pool->pages_nr, pages);
+	atomic_store(&pool->pages_nr, atomic_load(&pool->pages_nr) - pages);
 	free(zspage);
 }
 
@@ -644,6 +657,7 @@ static int zs_create(struct zpool *zp, const struct zpool_config *cfg, void **ou
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&pool->lock, NULL);
+	arena_set_owner_locks(&pool->arena);
 	init_classes(pool);
 	list_init(&pool->lru);
 	pool->zpool = zp;
@@ -681,9 +695,8 @@ static int zs_destroy(void *p)
  * @handle: set to the new object's handle
  *
  * Takes an object from the fullest partly used zspage of the size's
- * class; if there is none, allocates a zspage with the pool lock dropped.
- * The zspage moves to the LRU head. Takes the pool lock and, for a new
- * zspage, the arena lock.
+ * class; if there is none, allocates a zspage. The zspage moves to the
+ * LRU head. Takes the pool lock.
  *
  * Return: 0, or -ENOMEM if a new zspage was needed and the arena (or the
  * C library, for the descriptor and the handle table) had no memory.
@@ -699,18 +712,15 @@ static int zs_malloc(void *p, size_t size, unsigned long *handle)
 	pthread_mutex_lock(&pool->lock);
 	zspage = find_alloc_zspage(c);
 	if (!zspage) {
-		pthread_mutex_unlock(&pool->lock);
 		fresh = alloc_zspage(pool, c);
-		if (!fresh)
+		if (!fresh) {
+			pthread_mutex_unlock(&pool->lock);
 			return -ENOMEM;
-		pthread_mutex_lock(&pool->lock);
-		atomic_fetch_add(&pool->pages_nr, c->pages_per_zspage);
-		atomic_fetch_sub(&pool->pages_in_flight, c->pages_per_zspage);
-		/* Others may have freed room meanwhile; the new zspage is used all the same. */
+		}
 		zspage = fresh;
 		insert_zspage(zspage);
 	}
-	slot = alloc_slot(pool, zspage, zspage->freeobj);
+	slot = alloc_slot(pool, zspage, 0);
 	if (slot == SIZE_MAX) {
 		if (fresh) {
 			remove_zspage(fresh);
@@ -782,7 +792,7 @@ static void zs_free(void *p, unsigned long handle)
 static unsigned long next_live_handle(const struct zs_pool *pool, const struct zspage *zspage,
 				      unsigned int *from)
 {
-	for (unsigned int i = *from; i < zspage->class->objs_per_zspage; i++) {
+	for (unsigned int i = *from; i < zspage->fresh_obj; i++) {
 		unsigned long word = zspage->obj[i];
 
 		if ((word & OBJ_ALLOCATED) && !(word & OBJ_ZOMBIE)) {
@@ -790,14 +800,14 @@ static unsigned long next_live_handle(const struct zs_pool *pool, const struct z
 			return slot_handle(pool, word >> OBJ_TAG_BITS);
 		}
 	}
-	*from = zspage->class->objs_per_zspage;
+	*from = zspage->fresh_obj;
 	return 0;
 }
 
 /* Release the zombies of a zspage coming back from reclaim. Lock held. */
 static void release_zombies(struct zs_pool *pool, struct zspage *zspage)
 {
-	for (unsigned int i = 0; zspage->zombies && i < zspage->class->objs_per_zspage; i++) {
+	for (unsigned int i = 0; zspage->zombies && i < zspage->fresh_obj; i++) {
 		if (!(zspage->obj[i] & OBJ_ZOMBIE))
 			continue;
 		free_slot(pool, obj_slot(zspage, i));
@@ -1106,7 +1116,7 @@ static int compact_step(struct zs_pool *pool, struct size_class *c)
 	dst = find_compact_dest(c, src);
 	if (!dst)
 		return -1;
-	for (unsigned int i = 0; i < c->objs_per_zspage && src->inuse; i++) {
+	for (unsigned int i = 0; i < src->fresh_obj && src->inuse; i++) {
 		if (!obj_is_allocated(src, i))
 			continue;
 		if (dst->inuse == c->objs_per_zspage)
@@ -1119,7 +1129,8 @@ static int compact_step(struct zs_pool *pool, struct size_class *c)
 		list_del_init(&src->lru);
 		free_zspage(pool, src);
 		if (ZPOOL_BUG(zs_compact_pages_not_uncounted))
-			atomic_fetch_add(&pool->pages_nr, c->pages_per_zspage);
+			atomic_store(&pool->pages_nr,
+				     atomic_load(&pool->pages_nr) + c->pages_per_zspage);
 		return (int)c->pages_per_zspage;
 	}
 	fix_fullness_group(src);
@@ -1191,7 +1202,7 @@ static int check_zspage_objects(struct zs_pool *pool, struct zspage *zspage, siz
 	const struct size_class *c = zspage->class;
 	unsigned int allocated = 0, zombies = 0, free_nr = 0;
 
-	for (unsigned int i = 0; i < c->objs_per_zspage; i++) {
+	for (unsigned int i = 0; i < zspage->fresh_obj; i++) {
 		unsigned long word = zspage->obj[i];
 		size_t index = word >> OBJ_TAG_BITS;
 		struct zs_slot *slot;
@@ -1221,7 +1232,7 @@ static int check_zspage_objects(struct zs_pool *pool, struct zspage *zspage, siz
 	}
 	for (unsigned int o = zspage->freeobj; o != ZS_NO_OBJ;
 	     o = (unsigned int)(zspage->obj[o] >> OBJ_TAG_BITS)) {
-		if (o >= c->objs_per_zspage || ++free_nr > c->objs_per_zspage)
+		if (o >= zspage->fresh_obj || ++free_nr > c->objs_per_zspage)
 			return zpool_why(why, len, "zspage %zu: its free list is broken", nr);
 		if (obj_is_allocated(zspage, o))
 			return zpool_why(why, len,
@@ -1233,9 +1244,14 @@ static int check_zspage_objects(struct zs_pool *pool, struct zspage *zspage, siz
 		    "zspage %zu: inuse %u and %u zombies, but %u objects allocated and "
 		    "%u zombies found",
 		    nr, zspage->inuse, zspage->zombies, allocated, zombies);
-	if (free_nr + allocated != c->objs_per_zspage)
-		return zpool_why(why, len, "zspage %zu: %u free + %u allocated objects, not %u", nr,
-				 free_nr, allocated, c->objs_per_zspage);
+	if (zspage->fresh_obj > c->objs_per_zspage ||
+	    free_nr + allocated + (c->objs_per_zspage - zspage->fresh_obj) != c->objs_per_zspage)
+		return zpool_why(
+		    why, len,
+		    "zspage %zu: %u listed free + %u allocated + %u never used objects, "
+		    "not %u",
+		    nr, free_nr, allocated, c->objs_per_zspage - zspage->fresh_obj,
+		    c->objs_per_zspage);
 	*live += allocated - zombies;
 	return 0;
 }
@@ -1350,7 +1366,7 @@ static int check_lru(struct zs_pool *pool, size_t zspages, char *why, size_t len
 static int zs_check(void *p, char *why, size_t len)
 {
 	struct zs_pool *pool = p;
-	size_t zspages = 0, pages = 0, live = 0, pages_nr, in_use, in_flight;
+	size_t zspages = 0, pages = 0, live = 0, pages_nr, in_use;
 	int err = 0;
 
 	pthread_mutex_lock(&pool->lock);
@@ -1375,17 +1391,14 @@ static int zs_check(void *p, char *why, size_t len)
 		err = zpool_why(why, len, "%zu zombie slots while nothing is under reclaim",
 				pool->slots_zombie);
 	pages_nr = atomic_load(&pool->pages_nr);
-	/* in_use before in_flight: a page is counted in flight before the arena counts it. */
 	in_use = atomic_load(&pool->arena.in_use);
-	in_flight = atomic_load(&pool->pages_in_flight);
 	if (!err && pages + pool->reclaim_pages != pages_nr)
 		err =
 		    zpool_why(why, len, "pages_nr is %zu but %zu pages found and %zu under reclaim",
 			      pages_nr, pages, pool->reclaim_pages);
-	if (!err && (in_use < pages_nr || in_use > pages_nr + in_flight))
-		err = zpool_why(
-		    why, len, "pages_nr is %zu (%zu more being added) but the arena has %zu in use",
-		    pages_nr, in_flight, in_use);
+	if (!err && in_use != pages_nr)
+		err = zpool_why(why, len, "pages_nr is %zu but the arena has %zu in use", pages_nr,
+				in_use);
 	pthread_mutex_unlock(&pool->lock);
 	return err;
 }
