@@ -72,6 +72,10 @@ class Ops:
     def verify(self, slot=0):
         return self.op(self.VERIFY, slot)
 
+    def compact(self, slot=0):
+        """zpool_compact(), then verify: the verify op on slot 16 + @slot."""
+        return self.op(self.VERIFY, 16 + slot % 16)
+
     def shrink(self, pages, mask):
         return self.op(self.SHRINK, 0, bytes([pages]) + u32(mask))
 
@@ -119,6 +123,49 @@ def z3fold_seeds(be):
     return seeds
 
 
+def zsmalloc_seeds(be):
+    """zsmalloc's own paths: objects that span two pages of a zspage,
+    compaction of sparse zspages (also with a spanning object moved),
+    reclaim of a multi-page zspage whose objects the evict policy partly
+    refuses, and allocations that need a new zspage the arena cannot give."""
+    seeds = {}
+    # Class 3008: 4 objects in 3 pages, objects 1 and 2 cross a page.
+    s = Ops(be, 32)
+    for i in range(8):
+        s.alloc(3000, i).write(i + 1, i)
+    for i in range(8):
+        s.verify(i)
+    s.write(77, 1).verify(1).write(78, 2).verify(2)
+    seeds["b%d-zsmalloc-spanning" % be] = s.b
+    # Two sparse zspages of class 1024 and two of class 3008: compaction
+    # empties one of each into the other.
+    s = Ops(be, 32)
+    for i in range(8):
+        s.alloc(1024, i).write(i, i)
+    for i in range(8, 16):
+        s.alloc(3000, i).write(i, i)
+    for i in (1, 2, 5, 6, 9, 10, 13, 14):
+        s.free(i)
+    s.compact(0).compact(3).alloc(1000, 20).alloc(2990, 21).verify(20).verify(21)
+    seeds["b%d-zsmalloc-compaction" % be] = s.b
+    # Reclaim whole zspages while the policy refuses every other evict.
+    s = Ops(be, 24)
+    for i in range(12):
+        s.alloc(700, i).write(i * 3, i)
+    s.shrink(2, 0x55555555).compact(1).shrink(3, 0xFFFFFFFF)
+    for i in range(12):
+        s.reload(i)
+    s.compact(2)
+    seeds["b%d-zsmalloc-reclaim" % be] = s.b
+    # A full small arena: objects would fit, a new zspage does not.
+    s = Ops(be, 12)
+    for i, sz in enumerate([2500, 2500, 2500, 100, 1400, 2500, 2500, 2500, 2500]):
+        s.alloc(sz, i)
+    s.shrink(1, 0xFFFFFFFF).alloc(2500, 10).compact(0)
+    seeds["b%d-zsmalloc-enomem" % be] = s.b
+    return seeds
+
+
 def seeds_zpool_ops_fuzzer():
     """zpool_ops_fuzzer: the generic scenarios on every in-tree backend, the
     random ones on the first two, and a backend's own paths beside them."""
@@ -127,6 +174,8 @@ def seeds_zpool_ops_fuzzer():
     covered = range(len(names))
     if "z3fold" in names:
         seeds.update(z3fold_seeds(names.index("z3fold")))
+    if "zsmalloc" in names:
+        seeds.update(zsmalloc_seeds(names.index("zsmalloc")))
     sizes = [1, 63, 64, 65, 100, 700, 1000, 2000, 2047, 2048, 2049, 3000, 4032, 4033,
              4095, 4096, 0, 4097, 4200]
     for be in covered:
@@ -227,6 +276,18 @@ def seeds_zpool_diff_fuzzer():
     for i in range(10):
         b += op(1, i)
     seeds["sizes-evict-reload"] = b
+    # zsmalloc against malloc: spanning objects, compaction between
+    # operations (verify on slot 16 and up), eviction and reload.
+    others = [n for n in in_tree_backends() if n != "malloc"]
+    if "zsmalloc" in others:
+        b = bytes([others.index("zsmalloc")])
+        for i, sz in enumerate([3000, 3000, 3000, 1024, 1024, 1024, 1024, 100, 4096, 0]):
+            b += op(0, i, u16(sz)) + op(2, i, bytes([i + 9])) + op(3, i)
+        b += op(1, 1) + op(1, 4) + op(1, 5) + op(3, 16) + op(3, 18) + op(3, 19)
+        b += op(4, 0, bytes([2]) + u32(0xF0F0F0F0)) + op(3, 17)
+        for i in range(10):
+            b += op(5, i) + op(3, 16 + i)
+        seeds["zsmalloc-spanning-compaction"] = b
     rng = random.Random(99)
     for n in range(4):
         b = b"\0"

@@ -20,7 +20,8 @@
  * Input: byte 0 the backend (index among the backends other than malloc,
  * modulo their number; the ops corpora replay here), then opcode bytes b:
  * op = b % 6, slot = b >> 3 (exactly that slot):
- *   0 alloc u16 size   1 free   2 write u8 seed   3 verify
+ *   0 alloc u16 size   1 free   2 write u8 seed
+ *   3 verify; when slot >= 16, both pools compact first (zpool_compact())
  *   4 shrink u8 pages (% 4), u32 evict mask       5 reload
  */
 #include "harness.h"
@@ -143,6 +144,8 @@ static bool run_op(struct fz_reader *r, unsigned int op)
 				fz_write(h, s, seed, NULL);
 			break;
 		case 3:
+			if (s >= 16)
+				fz_compact(h);
 			if (state == FZ_LIVE)
 				fz_verify(h, s, "verify");
 			break;

@@ -17,7 +17,8 @@
  *     0 alloc   u16 size (0 and > 4096 included: -EINVAL)
  *     1 free
  *     2 write   u8 pattern seed, through a WO map
- *     3 verify  through an RO map
+ *     3 verify  through an RO map; when slot >= 16 (b >= 128), zpool_compact()
+ *               first, and every live object verified after it
  *     4 shrink  u8 pages (b % 4: 0 = -EINVAL), u32 mask: bit k decides
  *               whether evict call k (mod 32) succeeds
  *     5 reload  an evicted object from the backing store
@@ -98,6 +99,8 @@ static bool run_op(struct fz_harness *h, struct fz_reader *r)
 			fz_write(h, s, seed, NULL);
 		break;
 	case 3:
+		if (slot >= 16)
+			fz_compact(h);
 		fz_op_verify(h, slot);
 		break;
 	case 4:

@@ -100,7 +100,7 @@
 /* Spanning objects one thread may have mapped at once. */
 #define ZS_MAP_DEPTH 4
 /* Handle slots per chunk of the handle table. */
-#define ZS_SLOTS_PER_CHUNK 4096u
+#define ZS_SLOTS_PER_CHUNK 512u
 
 _Static_assert(ZS_NR_CLASSES == 255, "32..4096 in steps of 16");
 
@@ -146,6 +146,7 @@ struct zs_slot {
  * @objs_per_zspage: objects each zspage holds
  * @index: the class's index in the table (of its largest size)
  * @zspages: zspages of the class on its lists (not under reclaim)
+ * @group_map: bit g set iff @fullness[g] is not empty
  */
 struct size_class {
 	struct list_head fullness[ZS_NR_GROUPS];
@@ -154,6 +155,7 @@ struct size_class {
 	unsigned int objs_per_zspage;
 	unsigned int index;
 	size_t zspages;
+	uint16_t group_map;
 };
 
 /**
@@ -194,7 +196,9 @@ struct zspage {
  * struct zs_pool - one zsmalloc pool
  * @lock: protects everything but the atomics (see the top of this file)
  * @class: the class of each of the ZS_NR_CLASSES sizes (merged share one)
- * @class_store: storage of the classes @class points to
+ * @class_store: the distinct classes @class points to (about 100 of the
+ *	255 sizes, after merging), so that a pool is small to create
+ * @class_map: bit i set iff the class of index i has zspages on its lists
  * @lru: zspages not under reclaim, most recently allocated into first
  * @reclaim_nr: zspages under reclaim
  * @reclaim_pages: their pages
@@ -213,7 +217,8 @@ struct zspage {
 struct zs_pool {
 	pthread_mutex_t lock;
 	struct size_class *class[ZS_NR_CLASSES];
-	struct size_class class_store[ZS_NR_CLASSES];
+	struct size_class *class_store;
+	uint64_t class_map[(ZS_NR_CLASSES + 63) / 64];
 	struct list_head lru;
 	size_t reclaim_nr;
 	size_t reclaim_pages;
@@ -275,41 +280,63 @@ static unsigned int pick_pages_per_zspage(unsigned int size, unsigned int max_ch
 	return best;
 }
 
+/* The chain length of each size class for each longest chain allowed: computed once. */
+static uint8_t zs_chain_table[ZS_MAX_PAGES_PER_ZSPAGE][ZS_NR_CLASSES];
+static pthread_once_t zs_chain_once = PTHREAD_ONCE_INIT;
+
+static void init_chain_table(void)
+{
+	for (unsigned int m = 1; m <= ZS_MAX_PAGES_PER_ZSPAGE; m++)
+		for (unsigned int i = 0; i < ZS_NR_CLASSES; i++)
+			zs_chain_table[m - 1][i] = (uint8_t)pick_pages_per_zspage(
+			    ZS_MIN_ALLOC_SIZE + i * ZS_SIZE_CLASS_DELTA, m);
+}
+
 /*
  * Fill the class table: from the largest size down, a size whose zspage
  * shape equals that of the next larger class shares that class. A small
  * pool gets short chains: a zspage is at most a quarter of the arena, so
  * that every class can have a zspage and reclaim can make room for one.
  */
-static void init_classes(struct zs_pool *pool)
+static int init_classes(struct zs_pool *pool)
 {
 	size_t quarter = pool->arena.max_pages / 4;
 	unsigned int max_chain = quarter < 1			     ? 1
 				 : quarter > ZS_MAX_PAGES_PER_ZSPAGE ? ZS_MAX_PAGES_PER_ZSPAGE
 								     : (unsigned int)quarter;
+	const uint8_t *pages = zs_chain_table[max_chain - 1];
+	unsigned int objs[ZS_NR_CLASSES], distinct = 0, next = 0;
 
+	pthread_once(&zs_chain_once, init_chain_table);
 	for (int i = ZS_NR_CLASSES - 1; i >= 0; i--) {
 		unsigned int size = ZS_MIN_ALLOC_SIZE + (unsigned int)i * ZS_SIZE_CLASS_DELTA;
-		unsigned int pages = pick_pages_per_zspage(size, max_chain);
-		unsigned int objs = pages * ZPOOL_PAGE_SIZE / size;
-		struct size_class *c = &pool->class_store[i];
 
-		if (i < (int)ZS_NR_CLASSES - 1) {
-			struct size_class *up = pool->class[i + 1];
+		objs[i] = pages[i] * ZPOOL_PAGE_SIZE / size;
+		distinct +=
+		    i == ZS_NR_CLASSES - 1 || pages[i] != pages[i + 1] || objs[i] != objs[i + 1];
+	}
+	pool->class_store = calloc(distinct, sizeof(*pool->class_store));
+	if (!pool->class_store)
+		return -ENOMEM;
+	for (int i = ZS_NR_CLASSES - 1; i >= 0; i--) {
+		unsigned int size = ZS_MIN_ALLOC_SIZE + (unsigned int)i * ZS_SIZE_CLASS_DELTA;
+		struct size_class *c;
 
-			if (up->pages_per_zspage == pages && up->objs_per_zspage == objs) {
-				pool->class[i] = up;
-				continue;
-			}
+		if (i < (int)ZS_NR_CLASSES - 1 && pages[i] == pages[i + 1] &&
+		    objs[i] == objs[i + 1]) {
+			pool->class[i] = pool->class[i + 1];
+			continue;
 		}
+		c = &pool->class_store[next++];
 		for (unsigned int g = 0; g < ZS_NR_GROUPS; g++)
 			list_init(&c->fullness[g]);
 		c->size = size;
-		c->pages_per_zspage = pages;
-		c->objs_per_zspage = objs;
+		c->pages_per_zspage = pages[i];
+		c->objs_per_zspage = objs[i];
 		c->index = (unsigned int)i;
 		pool->class[i] = c;
 	}
+	return 0;
 }
 
 /* The fullness group of a zspage of @c holding @inuse objects. */
@@ -322,31 +349,41 @@ static unsigned int fullness_group(const struct size_class *c, unsigned int inus
 	return 1 + inuse * ZS_NR_PARTIAL / c->objs_per_zspage;
 }
 
-/* File @zspage under the group its use says; it must be on no list. Lock held. */
-static void insert_zspage(struct zspage *zspage)
+/*
+ * File @zspage under the group its use says; it must be on no list. The
+ * class's group_map and the pool's class_map follow. Lock held.
+ */
+static void insert_zspage(struct zs_pool *pool, struct zspage *zspage)
 {
 	struct size_class *c = zspage->class;
 
 	zspage->group = fullness_group(c, zspage->inuse);
 	list_add(&zspage->list, &c->fullness[zspage->group]);
-	c->zspages++;
+	c->group_map |= (uint16_t)(1u << zspage->group);
+	if (c->zspages++ == 0)
+		pool->class_map[c->index / 64] |= 1ull << (c->index % 64);
 }
 
-static void remove_zspage(struct zspage *zspage)
+static void remove_zspage(struct zs_pool *pool, struct zspage *zspage)
 {
+	struct size_class *c = zspage->class;
+
 	list_del_init(&zspage->list);
-	zspage->class->zspages--;
+	if (list_empty(&c->fullness[zspage->group]))
+		c->group_map &= (uint16_t) ~(1u << zspage->group);
+	if (--c->zspages == 0)
+		pool->class_map[c->index / 64] &= ~(1ull << (c->index % 64));
 }
 
 /* Move @zspage to the group its use now says. Lock held. */
-static void fix_fullness_group(struct zspage *zspage)
+static void fix_fullness_group(struct zs_pool *pool, struct zspage *zspage)
 {
 	unsigned int group = fullness_group(zspage->class, zspage->inuse);
 
 	if (group == zspage->group)
 		return;
-	remove_zspage(zspage);
-	insert_zspage(zspage);
+	remove_zspage(pool, zspage);
+	insert_zspage(pool, zspage);
 }
 
 /*****************
@@ -605,13 +642,17 @@ static void free_zspage(struct zs_pool *pool, struct zspage *zspage)
 	free(zspage);
 }
 
+/* Bits of the partly used groups in a group_map. */
+#define ZS_PARTIAL_MASK (((1u << ZS_NR_PARTIAL) - 1) << 1)
+
 /* The fullest partly used zspage of @c, or NULL. Lock held. */
 static struct zspage *find_alloc_zspage(struct size_class *c)
 {
-	for (unsigned int g = ZS_NR_PARTIAL; g >= 1; g--)
-		if (!list_empty(&c->fullness[g]))
-			return list_first_entry(&c->fullness[g], struct zspage, list);
-	return NULL;
+	unsigned int partial = c->group_map & ZS_PARTIAL_MASK;
+
+	if (!partial)
+		return NULL;
+	return list_first_entry(&c->fullness[31 - __builtin_clz(partial)], struct zspage, list);
 }
 
 static void lru_move_to_head(struct zs_pool *pool, struct zspage *zspage)
@@ -651,14 +692,14 @@ static int zs_create(struct zpool *zp, const struct zpool_config *cfg, void **ou
 	max_objs = pool->arena.max_pages * (ZPOOL_PAGE_SIZE / ZS_MIN_ALLOC_SIZE);
 	pool->slot_dir_len = (max_objs + ZS_SLOTS_PER_CHUNK - 1) / ZS_SLOTS_PER_CHUNK;
 	pool->slot_dir = calloc(pool->slot_dir_len, sizeof(pool->slot_dir[0]));
-	if (!pool->slot_dir) {
+	if (!pool->slot_dir || init_classes(pool)) {
+		free(pool->slot_dir);
 		arena_destroy(&pool->arena);
 		free(pool);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&pool->lock, NULL);
 	arena_set_owner_locks(&pool->arena);
-	init_classes(pool);
 	list_init(&pool->lru);
 	pool->zpool = zp;
 	*out = pool;
@@ -682,6 +723,7 @@ static int zs_destroy(void *p)
 	for (size_t i = 0; i < pool->slot_dir_len && pool->slot_dir[i]; i++)
 		free(pool->slot_dir[i]);
 	free(pool->slot_dir);
+	free(pool->class_store);
 	arena_destroy(&pool->arena);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool);
@@ -718,12 +760,12 @@ static int zs_malloc(void *p, size_t size, unsigned long *handle)
 			return -ENOMEM;
 		}
 		zspage = fresh;
-		insert_zspage(zspage);
+		insert_zspage(pool, zspage);
 	}
 	slot = alloc_slot(pool, zspage, 0);
 	if (slot == SIZE_MAX) {
 		if (fresh) {
-			remove_zspage(fresh);
+			remove_zspage(pool, fresh);
 			free_zspage(pool, fresh);
 		}
 		pthread_mutex_unlock(&pool->lock);
@@ -731,7 +773,7 @@ static int zs_malloc(void *p, size_t size, unsigned long *handle)
 	}
 	obj = obj_take(zspage, slot);
 	slot_at(pool, slot)->obj = obj;
-	fix_fullness_group(zspage);
+	fix_fullness_group(pool, zspage);
 	lru_move_to_head(pool, zspage);
 	*handle = slot_handle(pool, slot);
 	pthread_mutex_unlock(&pool->lock);
@@ -779,11 +821,11 @@ static void zs_free(void *p, unsigned long handle)
 	obj_put(zspage, slot->obj);
 	free_slot(pool, index);
 	if (zspage->inuse == 0) {
-		remove_zspage(zspage);
+		remove_zspage(pool, zspage);
 		list_del_init(&zspage->lru);
 		free_zspage(pool, zspage);
 	} else {
-		fix_fullness_group(zspage);
+		fix_fullness_group(pool, zspage);
 	}
 	pthread_mutex_unlock(&pool->lock);
 }
@@ -858,7 +900,7 @@ static int zs_reclaim_zspage(struct zs_pool *pool, unsigned int retries, unsigne
 		}
 		zspage = list_last_entry(&pool->lru, struct zspage, lru);
 		list_del_init(&zspage->lru);
-		remove_zspage(zspage);
+		remove_zspage(pool, zspage);
 		zspage->under_reclaim = true;
 		pool->reclaim_nr++;
 		pool->reclaim_pages += zspage->class->pages_per_zspage;
@@ -881,7 +923,7 @@ static int zs_reclaim_zspage(struct zs_pool *pool, unsigned int retries, unsigne
 			pthread_mutex_unlock(&pool->lock);
 			return 0;
 		}
-		insert_zspage(zspage);
+		insert_zspage(pool, zspage);
 		list_add(&zspage->lru, &pool->lru);
 	}
 	pthread_mutex_unlock(&pool->lock);
@@ -1123,9 +1165,9 @@ static int compact_step(struct zs_pool *pool, struct size_class *c)
 			break;
 		migrate_object(pool, src, i, dst);
 	}
-	fix_fullness_group(dst);
+	fix_fullness_group(pool, dst);
 	if (src->inuse == 0) {
-		remove_zspage(src);
+		remove_zspage(pool, src);
 		list_del_init(&src->lru);
 		free_zspage(pool, src);
 		if (ZPOOL_BUG(zs_compact_pages_not_uncounted))
@@ -1133,7 +1175,7 @@ static int compact_step(struct zs_pool *pool, struct size_class *c)
 				     atomic_load(&pool->pages_nr) + c->pages_per_zspage);
 		return (int)c->pages_per_zspage;
 	}
-	fix_fullness_group(src);
+	fix_fullness_group(pool, src);
 	return 0;
 }
 
@@ -1154,22 +1196,27 @@ static int compact_step(struct zs_pool *pool, struct size_class *c)
 static int zs_compact(void *p, unsigned long *pages_freed)
 {
 	struct zs_pool *pool = p;
+	uint64_t map[(ZS_NR_CLASSES + 63) / 64];
 	unsigned long freed = 0;
 
-	for (unsigned int i = 0; i < ZS_NR_CLASSES; i++) {
-		struct size_class *c = pool->class[i];
-		int ret;
+	/* The classes that have zspages now; one that gains some later waits for the next pass. */
+	pthread_mutex_lock(&pool->lock);
+	memcpy(map, pool->class_map, sizeof(map));
+	pthread_mutex_unlock(&pool->lock);
+	for (unsigned int w = 0; w < (ZS_NR_CLASSES + 63) / 64; w++) {
+		for (; map[w]; map[w] &= map[w] - 1) {
+			struct size_class *c = pool->class[w * 64 + __builtin_ctzll(map[w])];
+			int ret;
 
-		if (c->index != i)
-			continue; /* merged into a larger class */
-		/* Bounded: under a stream of frees, the class never runs out of pairs. */
-		for (size_t step = 0; step <= pool->arena.max_pages; step++) {
-			pthread_mutex_lock(&pool->lock);
-			ret = compact_step(pool, c);
-			pthread_mutex_unlock(&pool->lock);
-			if (ret < 0)
-				break;
-			freed += (unsigned long)ret;
+			/* Bounded: under a stream of frees, a class never runs out of pairs. */
+			for (size_t step = 0; step <= pool->arena.max_pages; step++) {
+				pthread_mutex_lock(&pool->lock);
+				ret = compact_step(pool, c);
+				pthread_mutex_unlock(&pool->lock);
+				if (ret < 0)
+					break;
+				freed += (unsigned long)ret;
+			}
 		}
 	}
 	*pages_freed = freed;
@@ -1299,9 +1346,16 @@ static int check_class(struct zs_pool *pool, struct size_class *c, size_t *zspag
 {
 	size_t found = 0;
 
-	for (unsigned int g = 0; g < ZS_NR_GROUPS; g++) {
+	if (c->group_map >> ZS_NR_GROUPS)
+		return zpool_why(why, len, "class %u: group map %#x names no group", c->size,
+				 c->group_map);
+	for (unsigned int map = c->group_map; map; map &= map - 1) {
+		unsigned int g = (unsigned int)__builtin_ctz(map);
 		struct list_head *pos;
 
+		if (list_empty(&c->fullness[g]))
+			return zpool_why(why, len, "class %u: group %u is marked but empty",
+					 c->size, g);
 		list_for_each(pos, &c->fullness[g]) {
 			int err;
 
@@ -1371,16 +1425,24 @@ static int zs_check(void *p, char *why, size_t len)
 
 	pthread_mutex_lock(&pool->lock);
 	pool->check_gen += 2; /* check_lru() marks with check_gen - 1 */
-	for (unsigned int i = 0; i < ZS_NR_CLASSES && !err; i++) {
-		struct size_class *c = pool->class[i];
-		unsigned int size = ZS_MIN_ALLOC_SIZE + i * ZS_SIZE_CLASS_DELTA;
+	/*
+	 * Only the classes and groups the maps mark are walked (a check after
+	 * every fuzzer operation must be cheap): a zspage on an unmarked list
+	 * is still on the LRU, where check_lru() finds it unvisited, or else
+	 * missing from the page count.
+	 */
+	for (unsigned int w = 0; w < (ZS_NR_CLASSES + 63) / 64 && !err; w++) {
+		for (uint64_t map = pool->class_map[w]; map && !err; map &= map - 1) {
+			unsigned int i = w * 64 + (unsigned int)__builtin_ctzll(map);
+			struct size_class *c = i < ZS_NR_CLASSES ? pool->class[i] : NULL;
 
-		if (c->size < size ||
-		    c->objs_per_zspage != c->pages_per_zspage * ZPOOL_PAGE_SIZE / c->size)
-			err = zpool_why(why, len, "class table entry %u (size %u) has class %u", i,
-					size, c->size);
-		else if (c->index == i)
-			err = check_class(pool, c, &zspages, &pages, &live, why, len);
+			if (!c || c->index != i || !c->zspages)
+				err = zpool_why(
+				    why, len, "class map marks entry %u, not a class with zspages",
+				    i);
+			else
+				err = check_class(pool, c, &zspages, &pages, &live, why, len);
+		}
 	}
 	if (!err)
 		err = check_lru(pool, zspages, why, len);
