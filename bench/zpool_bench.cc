@@ -246,8 +246,12 @@ struct zpool *acquire(shared_pool &sp, benchmark::State &st, const std::string &
 			struct zpool_config cfg = {};
 			size_t objs = per_thread * (size_t)st.threads() + g_prof.background;
 
-			/* Room for every object as a whole page, plus malloc's headers. */
-			cfg.max_pages = objs * 2 + 64 * std::max(1u, sp.shards);
+			/*
+			 * Room for every object as a whole page, plus malloc's
+			 * headers, in every shard: one thread fills only its own,
+			 * and a full home shard would time the fallback instead.
+			 */
+			cfg.max_pages = (objs * 2 + 64) * std::max(1u, sp.shards);
 			cfg.shards = sp.shards;
 			int ret = zpool_create_pool(backend.c_str(), &cfg, &sp.pool);
 			if (ret)

@@ -79,16 +79,31 @@ struct shard_pool {
 /* Home indices are handed to threads round robin, at their first use. */
 static atomic_uint next_home;
 static _Thread_local unsigned int thread_home; /* index + 1; 0 = none yet */
+/* The last pool this thread allocated from and its home shard there. */
+static _Thread_local const struct shard_pool *last_pool;
+static _Thread_local unsigned int last_shard;
 
+/*
+ * The calling thread's home shard in @sp. The modulo is a division, as
+ * dear as the rest of the call: a thread mostly allocates from one pool,
+ * so the answer for the last pool is kept (any shard is a correct answer,
+ * so one kept for a destroyed pool whose address was reused does no harm
+ * as long as it is in range).
+ */
 static unsigned int home_shard(const struct shard_pool *sp)
 {
 	unsigned int home = thread_home;
 
-	if (__builtin_expect(home == 0, 0)) {
+	/* A new pool at a freed one's address may have fewer shards. */
+	if (__builtin_expect(last_pool == sp && last_shard < sp->nr, 1))
+		return last_shard;
+	if (home == 0) {
 		home = atomic_fetch_add_explicit(&next_home, 1, memory_order_relaxed) + 1;
 		thread_home = home;
 	}
-	return (home - 1) % sp->nr;
+	last_pool = sp;
+	last_shard = (home - 1) % sp->nr;
+	return last_shard;
 }
 
 static unsigned long tag_handle(const struct shard *s, unsigned long handle)
