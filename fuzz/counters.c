@@ -13,6 +13,8 @@
  */
 #include "harness.h"
 
+#include "emit_c.h"
+
 #include <stdio.h>
 
 #define U(x) ((unsigned long long)(x))
@@ -144,6 +146,7 @@ void fz_check_full(struct fz_harness *h)
 /* After each operation of an input: what it touched, and now and then all. */
 void fz_after_op(struct fz_harness *h)
 {
+	FZ_EMIT(after_op, h);
 	fz_check_op(h);
 	if (FZ_CHECK_OPS && (h->op + 1) % FZ_FULL_EVERY == 0)
 		fz_check_full(h);

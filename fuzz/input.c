@@ -2,12 +2,16 @@
 /* input.c - the fuzz input reader (fuzz_helpers.h) */
 #include "fuzz_helpers.h"
 
+#include "emit_c.h"
+
 void fz_reader_init(struct fz_reader *r, const uint8_t *data, size_t size)
 {
 	r->data = data;
 	r->size = size;
 	r->pos = 0;
 	r->short_read = false;
+	fz_emit_setup();
+	FZ_EMIT(input, r);
 }
 
 uint16_t fz_u16(struct fz_reader *r)

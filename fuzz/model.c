@@ -8,6 +8,8 @@
  */
 #include "harness.h"
 
+#include "emit_c.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,6 +75,14 @@ void fz_fail(const struct fz_harness *h, int slot, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (fz_emit_on) {
+		char msg[256];
+
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		fz_emit_fail(h, msg);
+	}
 	abort();
 }
 
@@ -173,7 +183,10 @@ int fz_pick(const struct fz_harness *h, unsigned int s, enum fz_state state)
 /* Map @s read-only and check its bytes. */
 void fz_verify(struct fz_harness *h, int s, const char *what)
 {
-	const uint8_t *p = zpool_map_handle(h->pool, h->obj[s].handle, ZPOOL_MM_RO);
+	const uint8_t *p;
+
+	FZ_EMIT(verify, h, s);
+	p = zpool_map_handle(h->pool, h->obj[s].handle, ZPOOL_MM_RO);
 
 	if (!p)
 		fz_fail(h, s, "%s: map returned NULL for handle %#lx", what, h->obj[s].handle);
@@ -184,7 +197,10 @@ void fz_verify(struct fz_harness *h, int s, const char *what)
 /* Write @src (or the pattern of @seed if NULL) into @s through a WO map. */
 void fz_write(struct fz_harness *h, int s, uint8_t seed, const uint8_t *src)
 {
-	uint8_t *p = zpool_map_handle(h->pool, h->obj[s].handle, ZPOOL_MM_WO);
+	uint8_t *p;
+
+	FZ_EMIT(write, h, s, seed, src != NULL);
+	p = zpool_map_handle(h->pool, h->obj[s].handle, ZPOOL_MM_WO);
 
 	if (!p)
 		fz_fail(h, s, "write: map returned NULL for handle %#lx", h->obj[s].handle);
@@ -272,7 +288,9 @@ int fz_alloc(struct fz_harness *h, int s, size_t size, uint8_t seed, const uint8
 	fz_stats_before(h, &before);
 	if (h->model->page_model && valid)
 		best = zm_best_fit(&h->zm, zm_chunks(size));
+	FZ_EMIT(alloc, h, s, size);
 	err = zpool_malloc(h->pool, size, &handle);
+	FZ_EMIT(alloc_ret, h, s, err, handle);
 	zpool_get_stats(h->pool, &after);
 	h->st = after;
 	h->st_valid = !h->in_cb;
@@ -328,6 +346,7 @@ static void fz_release(struct fz_harness *h, int s, enum fz_state state)
 void fz_free(struct fz_harness *h, int s)
 {
 	fz_verify(h, s, "free");
+	FZ_EMIT(free, h, s);
 	fz_release(h, s, FZ_EMPTY);
 }
 
@@ -372,9 +391,11 @@ static int fz_evict(struct zpool *pool, unsigned long handle, void *priv)
 	s = stale ? -1 : fz_slot_of_handle(h, handle);
 	if (!stale && s < 0)
 		fz_fail(h, -1, "evict of handle %#lx, which the model does not hold live", handle);
+	FZ_EMIT(evict, h, handle, s);
 	h->in_cb = true;
 	ret = h->policy(h, s, handle);
 	h->in_cb = false;
+	FZ_EMIT(evict_ret, h, ret);
 	h->cb_nr++;
 	if (ret) {
 		h->cb_fail++;
@@ -391,7 +412,10 @@ static int fz_evict(struct zpool *pool, unsigned long handle, void *priv)
 /* Evict slot @s for real: verify, copy to the store, free. */
 int fz_evict_to_store(struct fz_harness *h, int s)
 {
-	const uint8_t *p = zpool_map_handle(h->pool, h->obj[s].handle, ZPOOL_MM_RO);
+	const uint8_t *p;
+
+	FZ_EMIT(evict_to_store, h, s);
+	p = zpool_map_handle(h->pool, h->obj[s].handle, ZPOOL_MM_RO);
 
 	if (!p)
 		fz_fail(h, s, "evict: map returned NULL for handle %#lx", h->obj[s].handle);
@@ -425,7 +449,9 @@ int fz_shrink(struct fz_harness *h, unsigned int pages, uint32_t mask)
 	h->zm.failed_attempts = h->zm.freed_by_reclaim = 0;
 	h->st_valid = false;
 	h->n.shrink_calls++;
+	FZ_EMIT(shrink, h, pages);
 	err = zpool_shrink(h->pool, pages, &reclaimed);
+	FZ_EMIT(shrink_ret, h, err, reclaimed);
 	if (h->bad_evict && live && pages)
 		fz_fail(h, -1,
 			"shrink(%u) went on after an evict callback returned 0 without freeing: "

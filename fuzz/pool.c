@@ -14,6 +14,8 @@
  */
 #include "harness.h"
 
+#include "emit_c.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -50,7 +52,13 @@ static struct zpool *fz_take_spare(struct fz_harness *h, size_t max_pages)
 /* Destroy an empty pool: it must succeed. */
 static void fz_destroy_empty(struct fz_harness *h, struct zpool *pool)
 {
-	int err = zpool_destroy_pool(pool);
+	int err;
+
+	if (pool == h->pool)
+		FZ_EMIT(destroy, h);
+	err = zpool_destroy_pool(pool);
+	if (pool == h->pool)
+		FZ_EMIT(destroy_ret, h, err);
 
 	if (err)
 		fz_fail(h, -1, "destroy of an empty pool: expected 0 seen %d", err);
@@ -164,6 +172,7 @@ void fz_create(struct fz_harness *h, unsigned int max_pages, uint8_t fault)
 	if (!h->cfg.fail_page_alloc_every && !h->cfg.fail_page_alloc_prob)
 		h->pool = fz_take_spare(h, max_pages);
 	if (!h->pool) {
+		FZ_EMIT(create, h);
 		err = zpool_create_pool(h->type, &h->cfg, &h->pool);
 		if (err)
 			fz_fail(h, -1, "create %s with %u pages: expected 0 seen %d", h->type,
@@ -200,7 +209,9 @@ void fz_recreate(struct fz_harness *h, unsigned int max_pages, uint8_t fault)
 	int err;
 
 	h->st_valid = false;
+	FZ_EMIT(destroy, h);
 	err = zpool_destroy_pool(h->pool);
+	FZ_EMIT(destroy_ret, h, err);
 	if (h->live) {
 		if (err != -EBUSY)
 			fz_fail(h, -1, "destroy with %u live objects: expected -EBUSY seen %d",
@@ -244,4 +255,5 @@ void fz_teardown(struct fz_harness *h)
 	else
 		fz_destroy_empty(h, h->pool);
 	h->pool = NULL;
+	FZ_EMIT(teardown_done, h);
 }
