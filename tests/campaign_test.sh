@@ -57,15 +57,19 @@ grep -q "^| zpool_ops_fuzzer\[zbud\] (stopped) |" "$tmp/stopped/summary.md" || f
 
 # A finding: a mutant with an injected bug (zoo/bugs.tsv) must make the
 # campaign exit 1 and report a reproducer whose replay command fails too.
+# Its triage (scripts/triage.py): several inputs make one bug, each bug's
+# reduced input is smaller and fails the same way, and its C program,
+# built against the installed package, fails under the sanitizers on the
+# mutant and passes on the clean build.
 for preset in fuzz tsan; do
 	cmake --preset "$preset" -B "$tmp/mutant/$preset" -DZPOOL_BUG=size_rounds_down >/dev/null
 done
 cmake --build "$tmp/mutant/fuzz" --target $(fuzz/targets.sh) >/dev/null
 cmake --build "$tmp/mutant/tsan" --target zpool_stress >/dev/null
 rc=0
-python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 2 --minimize-seconds 5 \
-	--stress-seconds 1 --bench off --jobs 1 --report "$tmp/found" --work "$tmp/found-work" \
-	>"$tmp/found.log" 2>&1 || rc=$?
+python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 3 \
+	--minimize-seconds 3 --stress-seconds 1 --bench off --jobs 2 --report "$tmp/found" \
+	--work "$tmp/found-work" --findings "$tmp/findings" >"$tmp/found.log" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || { cat "$tmp/found.log"; fail "a campaign on a mutant exited $rc, not 1"; }
 grep -q "^- reproducer: \`$tmp/found-work/fuzz/.*/artifacts/crash-" "$tmp/found/summary.md" ||
 	fail "no reproducer reported for the mutant"
@@ -108,6 +112,86 @@ grep -q "^| zbud | [1-9][0-9]* | .* | passed |$" "$md" || fail "the stress phase
 # plan: 1 + 1 s fuzz, 1 s stress; each step may take budget + 2 * 2 + 10 s, stopping one 5 s more
 [ "$took" -le 60 ] || fail "the hang campaign took ${took}s, over its bound"
 [ -z "$(pgrep -f "$tmp/hang/fuzz" || true)" ] || fail "a hung target was left running"
+
+# bugs.py PHASE SUMMARY: checks the distinct bugs of a campaign's summary.json.
+bugs() {
+	python3 - "$@" <<'PY'
+import json, sys
+phase, path = sys.argv[1], sys.argv[2]
+doc = json.load(open(path))
+bugs, findings = doc["bugs"], doc["findings"]
+def fail(why):
+    sys.exit(f"campaign_test: {path}: {why}")
+if not bugs:
+    fail("no distinct bugs")
+if sum(b["inputs"] for b in bugs) != len([f for f in findings if f.get("signature")]):
+    fail("the bugs do not account for every finding")
+if phase == "fuzz":
+    fuzzed = [b for b in bugs if "target" in b]
+    if not any(b["inputs"] >= 2 for b in fuzzed):
+        fail("no bug found by several inputs: nothing was deduplicated")
+    if len(fuzzed) >= len([f for f in findings if f["phase"] == "fuzz"]):
+        fail("as many fuzz bugs as fuzz findings")
+    for b in fuzzed:
+        if not b["minimized_fails_same"] or b["minimized_size"] > b["size"]:
+            fail(f"bug {b['id']}: reduced input {b['minimized_size']} of {b['size']} bytes, fails the same: {b['minimized_fails_same']}")
+    if not any(b["minimized_size"] < b["size"] for b in fuzzed):
+        fail("no reproducer was made smaller")
+    made = [b for b in fuzzed if b.get("c_program")]
+    if not made or not all(b.get("c_fails") for b in made):
+        fail("C reproducers: " + "; ".join(f"{b['id']}: {b.get('c_result') or b.get('c_program_error')}" for b in fuzzed))
+if phase == "stress":
+    s = [b for b in bugs if "command" in b]
+    if not s or not s[0]["kind"].startswith("TSan"):
+        fail(f"no TSan bug from the stress phase: {[b['title'] for b in bugs]}")
+    b = s[0]
+    if b["seed"] != 1 or b["threads"] != 4 or "--seed 1" not in b["command"]:
+        fail(f"stress bug without its seed, threads or command: {b}")
+    if not b.get("reproduces_kind"):
+        fail(f"the stress bug did not fail again with the same seed: {b.get('rerun_title')}")
+if phase == "again":
+    if not any(not b["new"] for b in bugs):
+        fail("a second campaign on the same findings folder calls every bug new")
+print(f"{path}: {len(bugs)} distinct bug(s) from {len(findings)} finding(s): ok")
+PY
+}
+bugs fuzz "$tmp/found/summary.json" || fail "triage of the fuzz mutant"
+python3 scripts/triage.py --check-c "$tmp/mutant/fuzz" --findings "$tmp/findings" --work "$tmp/c" \
+	>"$tmp/c-mutant.log" 2>&1 && { cat "$tmp/c-mutant.log"; fail "a C reproducer passes on the mutant"; }
+grep -q "passes against" "$tmp/c-mutant.log" && { cat "$tmp/c-mutant.log"; fail "a C reproducer passes on the mutant"; }
+python3 scripts/triage.py --check-c build/fuzz --findings "$tmp/findings" --work "$tmp/c" \
+	>"$tmp/c-clean.log" 2>&1 || { cat "$tmp/c-clean.log"; fail "a C reproducer fails on the clean build"; }
+
+# With --merge each reduced reproducer becomes a regression input (here
+# into a scratch folder, by the same triage code the campaign runs).
+python3 scripts/triage.py --summary "$tmp/found/summary.json" --builds "$tmp/mutant" --merge \
+	--regressions "$tmp/regressions" --findings "$tmp/findings-merge" --work "$tmp/merge-work" \
+	--minimize-seconds 1 --no-c-reproducer >/dev/null 2>&1 || true
+ls "$tmp"/regressions/*/triage-* >/dev/null 2>&1 || fail "no regression input written"
+for f in "$tmp"/regressions/*/triage-*; do
+	t=$(basename "$(dirname "$f")")
+	"$tmp/mutant/fuzz/fuzz/$t" "$f" >/dev/null 2>&1 && fail "regression $f passes on the mutant"
+	"build/fuzz/fuzz/$t" "$f" >/dev/null 2>&1 || fail "regression $f fails on the clean build"
+done
+
+# A mutant only the stress phase catches (a data race): its TSan report
+# gets the seed, the command, the thread count, and a rerun.
+cmake --preset tsan -B "$tmp/mutant-race/tsan" -DZPOOL_BUG=free_takes_no_lock >/dev/null
+cmake --build "$tmp/mutant-race/tsan" --target zpool_stress >/dev/null
+ln -s "$PWD/build/fuzz" "$tmp/mutant-race/fuzz"
+rc=0
+python3 scripts/campaign.py --no-build --builds "$tmp/mutant-race" --backend zbud --fuzz-seconds 1 \
+	--stress-seconds 2 --bench off --jobs 1 --report "$tmp/race" --work "$tmp/race-work" \
+	--findings "$tmp/findings" >"$tmp/race.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || { cat "$tmp/race.log"; fail "a campaign on a racy mutant exited $rc, not 1"; }
+bugs stress "$tmp/race/summary.json" || fail "triage of the stress mutant"
+
+# A second campaign on the same findings folder tells known bugs from new.
+python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 2 \
+	--minimize-seconds 0 --no-c-reproducer --stress-seconds 1 --bench off --jobs 2 \
+	--report "$tmp/again" --work "$tmp/again-work" --findings "$tmp/findings" >"$tmp/again.log" 2>&1 || true
+bugs again "$tmp/again/summary.json" || fail "the findings index"
+grep -q "already in the findings index" "$tmp/again/summary.md" || fail "the report does not tell known bugs"
 
 rc=0
 scripts/campaign.sh --backend no-such-backend >/dev/null 2>&1 || rc=$?
