@@ -405,8 +405,8 @@ static void write_program(const char *stop)
 		    "\t\treturn 1; /* the traced run stopped inside this call */\n\t}\n"
 		    "\tfail(\"evict call %%u: the traced run stopped before it\", call);\n}\n\n");
 	fprintf(f, "int main(void)\n{\n\tstruct zpool_config cfg;\n\tunsigned int reclaimed = 0;\n"
-		   "\tunsigned char *p;\n\tint err;\n\n\t(void)p, (void)err, (void)reclaimed, "
-		   "(void)cfg;\n");
+		   "\tunsigned long freed = 0;\n\tunsigned char *p;\n\tint err;\n\n"
+		   "\t(void)p, (void)err, (void)reclaimed, (void)freed, (void)cfg;\n");
 	fprintf(f, "%.*s", (int)em.body.len, em.body.s ? em.body.s : "");
 	if (stop) {
 		if (!em.pending_in_cb)
@@ -652,6 +652,18 @@ void fz_emit_shrink_ret(const struct fz_harness *h, int err, unsigned int reclai
 		line(h, "expect_ret((int)reclaimed, %u, \"pages reclaimed\");", reclaimed);
 	line(h, "%splan = NULL;", dot(h));
 	(void)live;
+}
+
+void fz_emit_compact(const struct fz_harness *h)
+{
+	line(h, "err = zpool_compact(%spool, &freed);", dot(h));
+}
+
+void fz_emit_compact_ret(const struct fz_harness *h, int err)
+{
+	/* 0, or -EOPNOTSUPP from a backend that does not compact */
+	line(h, "expect_ret(err, %s, \"zpool_compact\");",
+	     err == -EOPNOTSUPP ? "-EOPNOTSUPP" : "0");
 }
 
 void fz_emit_evict(const struct fz_harness *h, unsigned long handle, int s)

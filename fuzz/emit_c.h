@@ -54,6 +54,8 @@ void fz_emit_verify(const struct fz_harness *h, int s);
 void fz_emit_free(const struct fz_harness *h, int s);
 void fz_emit_shrink(const struct fz_harness *h, unsigned int pages);
 void fz_emit_shrink_ret(const struct fz_harness *h, int err, unsigned int reclaimed);
+void fz_emit_compact(const struct fz_harness *h);
+void fz_emit_compact_ret(const struct fz_harness *h, int err);
 void fz_emit_evict(const struct fz_harness *h, unsigned long handle, int s);
 void fz_emit_evict_ret(const struct fz_harness *h, int ret);
 void fz_emit_evict_to_store(const struct fz_harness *h, int s);

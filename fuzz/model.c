@@ -518,7 +518,9 @@ void fz_compact(struct fz_harness *h)
 
 	fz_stats_before(h, &before);
 	h->st_valid = false;
+	FZ_EMIT(compact, h);
 	err = zpool_compact(h->pool, &freed);
+	FZ_EMIT(compact_ret, h, err);
 	zpool_get_stats(h->pool, &after);
 	h->st = after;
 	h->st_valid = true;

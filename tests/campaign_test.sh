@@ -73,7 +73,7 @@ python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --f
 [ "$rc" -eq 1 ] || { cat "$tmp/found.log"; fail "a campaign on a mutant exited $rc, not 1"; }
 grep -q "^- reproducer: \`$tmp/found-work/fuzz/.*/artifacts/crash-" "$tmp/found/summary.md" ||
 	fail "no reproducer reported for the mutant"
-replay=$(sed -n 's/^- replay: `\(.*\)`$/\1/p' "$tmp/found/summary.md" | head -1)
+replay=$(sed -n 's/^- replay: `\(.*\)`$/\1/p' "$tmp/found/summary.md" | sed -n 1p)
 rc=0
 bash -c "$replay" >/dev/null 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "the reported replay command does not reproduce: $replay"
@@ -187,7 +187,7 @@ python3 scripts/campaign.py --no-build --builds "$tmp/mutant-race" --backend zbu
 bugs stress "$tmp/race/summary.json" || fail "triage of the stress mutant"
 
 # A second campaign on the same findings folder tells known bugs from new.
-python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 2 \
+python3 scripts/campaign.py --no-build --builds "$tmp/mutant" --backend zbud --fuzz-seconds 1 \
 	--minimize-seconds 0 --no-c-reproducer --stress-seconds 1 --bench off --jobs 2 \
 	--report "$tmp/again" --work "$tmp/again-work" --findings "$tmp/findings" >"$tmp/again.log" 2>&1 || true
 bugs again "$tmp/again/summary.json" || fail "the findings index"
