@@ -82,7 +82,7 @@ static void buf_insert(struct fz_buf *b, size_t at, const char *text)
 	memcpy(b->s + at, text, n);
 }
 
-#define FZ_EMIT_POOLS 2
+#define FZ_EMIT_POOLS 8
 
 /* What the emitter knows of one harness: its name in the program, its callback state. */
 struct fz_emit_pool {
@@ -629,7 +629,7 @@ void fz_emit_shrink(const struct fz_harness *h, unsigned int pages)
 	buf_add(&em.plans,
 		"/* The evict calls of shrink %u, in the order the traced run saw them. */\n"
 		"static int plan%u(struct victim *v, unsigned long handle, unsigned int call)\n{\n"
-		"\tswitch (call) {\n",
+		"\tunsigned char *p;\n\tint err;\n\n\t(void)p, (void)err;\n\tswitch (call) {\n",
 		p->plan, p->plan);
 	em.plan_open = true;
 	line(h, "%splan = plan%u;", dot(h), p->plan);
