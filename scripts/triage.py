@@ -265,7 +265,7 @@ class Replayer:
     @frames False: the signature needs no stack (a model mismatch, a zpool BUG),
     so the sanitizers skip symbolizing, which is most of a failing run's time."""
 
-    def __init__(self, binary, env, timeout=25, frames=True):
+    def __init__(self, binary, env, timeout=10, frames=True):
         self.binary = str(binary)
         self.env = dict(os.environ)
         self.env.update(SANITIZER_ENV)
@@ -660,7 +660,9 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
                         "report": rep.get("report", [])})
             rp = Replayer(rep["binary"], rep.get("env"), rep.get("timeout", 25))
             small = data
-            if rep.get("reproduces_alone") and minimize_s > 0:
+            if g["kind"] in ("timeout", "hang"):
+                bug["minimize_skipped"] = "a hang costs the whole timeout per try"
+            elif rep.get("reproduces_alone") and minimize_s > 0:
                 say(progress, f"[triage] {bug['id']}: reducing {len(data)} bytes ({minimize_s} s at most)")
                 t0 = time.monotonic()
                 fast = Replayer(rep["binary"], rep.get("env"), frames=bool(g["frames"]))
@@ -767,6 +769,7 @@ def markdown(bugs, findings_dir=None):
                          f"{b['minimized_size']} bytes"
                          + (f" in {b['minimize_seconds']} s ({b['minimize_runs']} runs)"
                             if "minimize_seconds" in b else "")
+                         + (f" (not reduced: {b['minimize_skipped']})" if b.get("minimize_skipped") else "")
                          + ("; the minimized input fails the same way" if b["minimized_fails_same"]
                             else "; the minimized input does NOT fail the same way"))
             lines.append(f"- replay: `{b['replay']}`")
