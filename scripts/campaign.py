@@ -617,7 +617,7 @@ def write_report(args, report, started, backends, fuzz, stress, bench, findings,
     if not findings:
         lines.append("None.")
     for i, f in enumerate(findings, 1):
-        lines += [f"### {i}. {f['phase']}: {f['what']}", "",
+        lines += [f"### {i}. {f['phase']}: {f['what']}" + (f" (bug `{f['bug']}`)" if f.get("bug") else ""), "",
                   f"- reproducer: `{f['reproducer']}`" if f["reproducer"]
                   else f"- reproducer: the seed (`--seed {f['seed']}`) in the replay command" if f.get("seed")
                   else "- reproducer: none written",
