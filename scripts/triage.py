@@ -618,7 +618,8 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
         text = Path(f["log"]).read_text(errors="replace") if f.get("log") and Path(f["log"]).exists() else ""
         sig = signature(text, f.get("exit", 1))
         if sig is None:
-            sig = {"kind": f.get("phase", "finding"), "detail": normalise(f.get("what", "")), "frames": []}
+            sig = {"kind": f.get("kind") or f.get("phase", "finding"), "detail": normalise(f.get("what", "")),
+                   "frames": []}
             sig["key"] = f"{sig['kind']} | {sig['detail']}"
             sig["title"] = f"{sig['kind']}: {sig['detail']}"
             sig["id"] = hashlib.sha1(sig["key"].encode()).hexdigest()[:10]
@@ -665,7 +666,7 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
             elif rep.get("reproduces_alone") and minimize_s > 0:
                 say(progress, f"[triage] {bug['id']}: reducing {len(data)} bytes ({minimize_s} s at most)")
                 t0 = time.monotonic()
-                fast = Replayer(rep["binary"], rep.get("env"), frames=bool(g["frames"]))
+                fast = Replayer(rep["binary"], rep.get("env"), rep.get("timeout", 10), frames=bool(g["frames"]))
                 small = reduce_input(fast, data, key, scratch_dir / f"{bug['id']}.cand", minimize_s,
                                      rep["binary"], rep.get("env"))
                 rp.runs += fast.runs
