@@ -87,6 +87,7 @@ bash -c "$replay" >/dev/null 2>&1 || rc=$?
 # it, and still run the stress phase (the clean TSan build of the tiny run).
 cmake --preset fuzz -B "$tmp/hang/fuzz" -DZPOOL_BUG=evict_under_pool_lock >/dev/null
 cmake --build "$tmp/hang/fuzz" --target zpool_ops_fuzzer >/dev/null
+cmake --build "$tmp/hang/fuzz" --target zpool_diff_fuzzer >/dev/null
 printf '#!/bin/sh\ntrap "" TERM INT ALRM\nwhile :; do sleep 1; done\n' \
 	>"$tmp/hang/fuzz/fuzz/zbud_reclaim_fuzzer"
 chmod +x "$tmp/hang/fuzz/fuzz/zbud_reclaim_fuzzer"
