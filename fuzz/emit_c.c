@@ -420,10 +420,26 @@ static void write_program(const char *stop)
 	fclose(f);
 }
 
+/* The operation the run stopped in gets its comment too. */
+static void mark_stopped_op(void)
+{
+	char note[96];
+
+	if (!em.reader || em.reader->pos <= em.last_end)
+		return;
+	snprintf(note, sizeof(note),
+		 "\n\t/* op %u: input bytes %zu-%zu (the run stopped in it) */\n", em.nops++,
+		 em.last_end, em.reader->pos);
+	buf_insert(&em.body, em.op_mark, note);
+	em.last_end = em.reader->pos;
+}
+
 static void on_death(void)
 {
-	if (fz_emit_on && !em.finished)
+	if (fz_emit_on && !em.finished) {
+		mark_stopped_op();
 		write_program("the process died in the last call (a sanitizer report or a signal)");
+	}
 	em.finished = true;
 }
 
@@ -726,6 +742,7 @@ void fz_emit_fail(const struct fz_harness *h, const char *message)
 	for (char *c = why; *c; c++)
 		if (*c == '*' && c[1] == '/')
 			*c = '+';
+	mark_stopped_op();
 	write_program(why);
 	em.finished = true;
 }
