@@ -236,9 +236,13 @@ class Runner:
                 return False
             except subprocess.TimeoutExpired:
                 pass
+            if self.interrupted:
+                # Ctrl-C: the handler sent SIGTERM; a child too stuck to obey gets SIGKILL
+                self.stop_group(proc)
+                return False
             if tick:
                 tick()
-            if time.monotonic() >= end and not self.interrupted:
+            if time.monotonic() >= end:
                 self.stop_group(proc)
                 return True
 
