@@ -201,7 +201,7 @@ def signature(text, exit_code=None):
             break
         m = re.search(r"ERROR: libFuzzer: timeout|ran longer than the -timeout limit", line)
         if m:
-            kind = "timeout"
+            kind = "hang"
             st = stacks(lines, i)
             frames = top_frames(st[0] if st else [])
             break
@@ -217,6 +217,9 @@ def signature(text, exit_code=None):
         if m:
             # the message up to its context in parentheses: which slot, handle and bytes vary
             kind, detail = "stress check", normalise(m.group(1).split(" (")[0])
+            break
+        if line.startswith("C REPRODUCER HANG"):
+            kind, detail = "hang", "the C reproducer hangs"
             break
         m = re.search(r"^C REPRODUCER FAIL: (.*)", line)
         if m:
@@ -295,7 +298,7 @@ class Replayer:
         return signature(out, rc)
 
 
-def trace_c(binary, env, path, out, title="-", target="-"):
+def trace_c(binary, env, path, out, title="-", target="-", timeout=10):
     """Run @binary on one input in its trace mode (fuzz/emit_c.h): the C program to @out.
 
     Returns the program's text, or None if the target wrote none."""
@@ -307,8 +310,9 @@ def trace_c(binary, env, path, out, title="-", target="-"):
               "ZPOOL_FUZZ_FRESH_POOLS": "1"})
     Path(out).unlink(missing_ok=True)
     try:
-        subprocess.run([str(binary), "-runs=1", str(path)], env=e, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60, cwd=ROOT)
+        # a hang ends at -timeout, with the program written up to the call that hung
+        subprocess.run([str(binary), "-runs=1", f"-timeout={timeout}", str(path)], env=e,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 30, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return None
     text = Path(out).read_text(errors="replace") if Path(out).exists() else ""
@@ -382,9 +386,9 @@ def reduce_input(replayer, data, key, scratch, seconds, binary=None, env=None):
 # C reproducers
 # --------------------------------------------------------------------------
 
-def emit_c(binary, env, path, out, title, target):
+def emit_c(binary, env, path, out, title, target, timeout=10):
     """The C program of one input, from the target's trace mode, or (None, why)."""
-    text = trace_c(binary, env, path, out, title, target)
+    text = trace_c(binary, env, path, out, title, target, timeout)
     if text is None:
         return None, "the target wrote no program in its trace mode (ZPOOL_FUZZ_EMIT_C)"
     return text, None
@@ -478,7 +482,8 @@ def run_c_program(exe, timeout=60):
                            timeout=timeout)
         return p.returncode, p.stdout.decode(errors="replace")
     except subprocess.TimeoutExpired as e:
-        return -9, (e.stdout or b"").decode(errors="replace") + "\nERROR: timeout\n"
+        return -9, (e.stdout or b"").decode(errors="replace") + \
+            f"\nC REPRODUCER HANG: still running after {timeout} s\n"
 
 
 # --------------------------------------------------------------------------
@@ -681,7 +686,8 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
             bug["replay"] = (env_s + " " if env_s else "") + f"{rep['binary']} {bdir / 'minimized'}"
             if want_c and rep.get("reproduces_alone"):
                 text, why = emit_c(rep["binary"], rep.get("env"), bdir / "minimized", bdir / "repro.c",
-                                   bug["title"], rep["target"])
+                                   bug["title"], rep["target"], rep.get("timeout") or 10)
+                bug["timeout"] = rep.get("timeout") or 10
                 if text:
                     src = scratch_dir / "csrc" / f"repro_{bug['id']}.c"
                     src.parent.mkdir(parents=True, exist_ok=True)
@@ -728,7 +734,8 @@ def run(args, findings, fuzz_build, workdir, report, progress=None, merge=False,
             if not exe:
                 bug["c_result"] = f"did not build (see {log})"
                 continue
-            rc, out = run_c_program(exe)
+            # a hang's program hangs too: give it the finding's limit, not a minute
+            rc, out = run_c_program(exe, bug["timeout"] + 5 if bug["kind"] in ("hang", "timeout") else 60)
             sig = signature(out, rc)
             bug["c_exit"] = rc
             bug["c_failure"] = sig["title"] if sig else None
