@@ -13,7 +13,8 @@
 #
 # The updates are found by their text (the table below), not by line
 # number; every occurrence of a text is deleted (a statement becomes
-# "(void)0;", a peak's compare-and-swap loop "while (0 && ..."). A text that
+# "(void)0;" or what the table says, a peak's compare-and-swap loop
+# "while (0 && ..."). A text that
 # is no longer in its file is an error: the table must follow the code.
 # The copy is built without sanitizers (Debug, so debug checks stay on).
 # Prints one line per mutant:
@@ -35,12 +36,11 @@ while [ $# -gt 0 ]; do
 done
 [ -z "$build" ] || cli_own_dir "$build"
 
-# counter|file|text of the update
+# counter|file|text of the update[|what replaces it, default (void)0;]
 mutants() {
 	cat <<'EOF_'
-allocs|zpool/zpool.c|counter_inc(&zp->allocs);
-objects (alloc)|zpool/zpool.c|counter_inc(&zp->objects);
-objects (free)|zpool/zpool.c|atomic_fetch_sub_explicit(&zp->objects, 1, memory_order_relaxed);
+allocs+objects (alloc)|zpool/zpool.c|atomic_fetch_add_explicit(&zp->allocs, 1, memory_order_release);
+objects (free)|zpool/zpool.c|atomic_fetch_add_explicit(&zp->frees, 1, memory_order_release);
 alloc_enomem|zpool/zpool.c|counter_inc(&zp->alloc_enomem);
 shrink_calls|zpool/zpool.c|counter_inc(&zp->shrink_calls);
 shrink_eagain|zpool/zpool.c|counter_inc(&zp->shrink_eagain);
@@ -52,17 +52,17 @@ peak_pages (arena)|zpool/arena.c|while (used > peak &&
 page_allocs (arena)|zpool/arena.c|atomic_fetch_add_explicit(&a->allocs, 1, memory_order_relaxed);
 page_alloc_failures (arena)|zpool/arena.c|atomic_fetch_add_explicit(&a->failures, 1, memory_order_relaxed);
 injected_failures (arena)|zpool/arena.c|atomic_fetch_add_explicit(&a->injected, 1, memory_order_relaxed);
-pages (zbud, up)|backends/zbud/zbud.c|atomic_fetch_add(&pool->pages_nr, 1);
-pages (zbud, down)|backends/zbud/zbud.c|atomic_fetch_sub(&pool->pages_nr, 1);
+pages (zbud, up)|backends/zbud/zbud.c|pages_nr_add(pool, 1);
+pages (zbud, down)|backends/zbud/zbud.c|pages_nr_add(pool, -1);
 pages (z3fold, up)|backends/z3fold/z3fold.c|atomic_fetch_add(&pool->pages_nr, 1);
 pages (z3fold, down)|backends/z3fold/z3fold.c|atomic_fetch_sub(&pool->pages_nr, 1);
 pages (zsmalloc, up)|backends/zsmalloc/zsmalloc.c|atomic_fetch_add(&pool->pages_nr, c->pages_per_zspage);
 pages (zsmalloc, down)|backends/zsmalloc/zsmalloc.c|atomic_fetch_sub(&pool->pages_nr, pages);
 peak_pages (malloc)|backends/malloc/malloc.c|while (total > peak &&
-total_size (malloc, free)|backends/malloc/malloc.c|atomic_fetch_sub(&pool->total, obj->bytes);
-page_allocs (malloc)|backends/malloc/malloc.c|atomic_fetch_add(&pool->allocs, 1);
-page_alloc_failures (malloc)|backends/malloc/malloc.c|atomic_fetch_add(&pool->failures, 1);
-injected_failures (malloc)|backends/malloc/malloc.c|atomic_fetch_add(&pool->injected, 1);
+total_size (malloc, free)|backends/malloc/malloc.c|atomic_fetch_sub_explicit(&pool->total, obj->bytes, memory_order_relaxed);|(void)pool;
+page_allocs (malloc)|backends/malloc/malloc.c|atomic_fetch_add_explicit(&pool->allocs, 1, memory_order_relaxed);
+page_alloc_failures (malloc)|backends/malloc/malloc.c|atomic_fetch_add_explicit(&pool->failures, 1, memory_order_relaxed);
+injected_failures (malloc)|backends/malloc/malloc.c|atomic_fetch_add_explicit(&pool->injected, 1, memory_order_relaxed);
 EOF_
 }
 
@@ -78,19 +78,19 @@ mapfile -t targets < <("$src/fuzz/targets.sh")
 cmake --build "$build/b" --target "${targets[@]}" >/dev/null
 
 missed=0
-while IFS='|' read -r counter file text; do
+while IFS='|' read -r counter file text with; do
 	f=$src/$file
 	cp "$f" "$build/orig"
-	python3 - "$f" "$text" <<'PY' || { echo "counter_mutants.sh: '$text' not in $file" >&2; exit 1; }
+	python3 - "$f" "$text" "${with:-(void)0;}" <<'PY' || { echo "counter_mutants.sh: '$text' not in $file" >&2; exit 1; }
 import sys
-path, text = sys.argv[1], sys.argv[2]
+path, text, repl = sys.argv[1], sys.argv[2], sys.argv[3]
 s = open(path).read()
 if text not in s:
     sys.exit(1)
 if text.startswith("while ("):
     s = s.replace(text, "while (0 && " + text[len("while ("):])
 else:
-    s = s.replace(text, "(void)0;")
+    s = s.replace(text, repl)
 open(path, "w").write(s)
 PY
 	if ! cmake --build "$build/b" --target "${targets[@]}" >"$build/build.log" 2>&1; then
@@ -102,7 +102,9 @@ PY
 	cp "$build/orig" "$f"
 	by= first=
 	for t in "${targets[@]}"; do
-		if ! "$build/b/fuzz/$t" "$src/corpus/$t" "$src/corpus/regressions/$t" >"$build/log" 2>&1; then
+		# Through sh, so that the shell does not report each abort().
+		if ! sh -c '"$0" "$@"; exit $?' "$build/b/fuzz/$t" "$src/corpus/$t" \
+			"$src/corpus/regressions/$t" >"$build/log" 2>&1; then
 			by=$t
 			first=$(grep -m1 -E 'FUZZ MISMATCH|zpool BUG|ERROR' "$build/log" | cut -c1-120 || true)
 			break

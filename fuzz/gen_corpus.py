@@ -241,6 +241,17 @@ def seeds_zpool_ops_fuzzer():
             s.reload(i)
         seeds[name + "-partial-evict"] = s.b
 
+        # Many objects of one size class, two of every three freed: what is
+        # left at the end is sparse, so the end-of-input compaction of a
+        # backend that compacts has pages to give back.
+        s = Ops(be, 32)
+        for i in range(30):
+            s.alloc(500, i)
+        for i in range(30):
+            if i % 3:
+                s.free(i)
+        seeds[name + "-sparse-compact"] = s.b
+
     rng = random.Random(1234)
     for n in range(6):
         s = Ops(n % 2, 1 + rng.randrange(32), rng.choice([0, 0, 0, 7, 15, 6 | 8 << 3]))
