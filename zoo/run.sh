@@ -224,7 +224,7 @@ export out budget hang top only
 # and its catches of the bugs would mean nothing.
 if [ "$report_only" = 0 ]; then
 	rm -f "$out"/results/*.json "$out"/results/*.build-failed
-	cmd="zoo/run.sh --budget $budget --hang-seconds $hang --jobs $jobs"
+	cmd="zoo/run.sh --budget $budget --hang-seconds $hang --jobs $jobs${only:+ --detectors '$only'}"
 	[ "${#bugs[@]}" -lt "$(wc -l <<<"$known")" ] && cmd+=" ${bugs[*]}"
 	echo "$cmd" >"$out/command"
 	printf '%s\n' clean "${bugs[@]}" | xargs -P "$jobs" -I{} bash -c 'run_bug "$@"' _ {}
