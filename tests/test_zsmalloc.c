@@ -444,10 +444,11 @@ struct late_map {
 };
 
 /*
- * Evict as an owner racing reclaim does: the owner of another object of
- * the same zspage frees it, and a new object is stored. (Mapping the freed
- * object from here would be a use after free: only the handle a callback
- * was given may be mapped after its owner freed it, which zpool.c checks.)
+ * Evict as the stress harness's owner race does: the object's owner frees
+ * it just as reclaim offers it, the callback still reads it through the
+ * handle it was given, and a new object is stored meanwhile, which must
+ * not get that handle. The callback then returns 0 without a free: the
+ * owner's free was the free.
  */
 static int late_map_evict(struct zpool *pool, unsigned long handle, void *priv)
 {
@@ -455,10 +456,14 @@ static int late_map_evict(struct zpool *pool, unsigned long handle, void *priv)
 	unsigned long fresh;
 
 	if (lm->calls++ == 0) {
-		zpool_free(pool, lm->victim);
+		lm->victim = handle;
+		zpool_free(pool, handle);
+		(void)*(volatile const char *)zpool_map_handle(pool, handle, ZPOOL_MM_RO);
+		zpool_unmap_handle(pool, handle);
 		assert_int_equal(zpool_malloc(pool, 1024, &fresh), 0);
-		assert_int_not_equal(fresh, lm->victim);
+		assert_int_not_equal(fresh, handle);
 		zpool_free(pool, fresh);
+		return 0;
 	}
 	zpool_free(pool, handle);
 	return 0;
@@ -482,9 +487,8 @@ static void test_freed_handle_reserved_during_reclaim(void **state)
 	assert_int_equal(zpool_create_pool("zsmalloc", &cfg, &pool), 0);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(zpool_malloc(pool, 1024, &h[i]), 0); /* one zspage */
-	lm.victim = h[2];
 	assert_int_equal(zpool_shrink(pool, 1, &reclaimed), 0);
-	assert_int_equal(lm.calls, 3);
+	assert_int_equal(lm.calls, 4);
 	assert_int_equal(zpool_get_total_size(pool), 0);
 	assert_pool_ok(pool);
 	assert_int_equal(zpool_destroy_pool(pool), 0);
