@@ -374,8 +374,11 @@ static const char *env_or(const char *name, const char *fallback)
 /* Write the whole program; @stop says why the run ended early (NULL: it did not). */
 static void write_program(const char *stop)
 {
-	FILE *f = fopen(em.path, "w");
+	FILE *f;
 
+	if (em.finished)
+		return; /* the program ended already (a divergence): keep it */
+	f = fopen(em.path, "w");
 	if (!f)
 		return;
 	fprintf(f,
@@ -604,8 +607,24 @@ void fz_emit_alloc_ret(const struct fz_harness *h, int s, int err, unsigned long
 	else
 		want = err == -ENOMEM ? "-ENOMEM" : "0";
 	line(h, "expect_ret(err, %s, \"zpool_malloc\");", want);
-	if (err || strcmp(want, "0") != 0)
-		return; /* no object; or the traced run got one it should not have */
+	if (strcmp(want, err == -EINVAL ? "-EINVAL" : err == -ENOMEM ? "-ENOMEM" : "0") != 0) {
+		/*
+		 * The traced run left the contract here: what it did next follows
+		 * from an answer a correct backend does not give (an object where
+		 * the arena is full, say), so a correct one would fail the rest
+		 * for nothing. The program ends at this check.
+		 */
+		char why[160];
+
+		snprintf(why, sizeof(why),
+			 "zpool_malloc(%zu) returned %d where the contract wants %s", size, err,
+			 want);
+		write_program(why);
+		em.finished = true;
+		return;
+	}
+	if (err)
+		return; /* no object */
 	line(h, "placed(%s, %d, %zu);", ptr(h), s, size);
 	if (h->model->handle_is_address)
 		line(h, "expect_no_overlap(%s, %d);", ptr(h), s);
